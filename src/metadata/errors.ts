@@ -1,0 +1,96 @@
+/**
+ * Domain errors. Managers and validators throw these and nothing else; they know nothing of gRPC.
+ * `network/status.ts` is the one table that maps each kind to a gRPC status code.
+ */
+
+/** What went wrong, independent of any transport. */
+export type ErrorKind =
+  | 'invalid-argument'
+  | 'not-found'
+  | 'already-exists'
+  | 'failed-precondition'
+  | 'unavailable'
+  | 'resource-exhausted'
+  | 'unimplemented'
+  | 'deadline-exceeded'
+  | 'permission-denied'
+  | 'unauthenticated';
+
+/** Base class of every error the NameServer reports to a caller on purpose. */
+export abstract class DomainError extends Error {
+  abstract readonly kind: ErrorKind;
+}
+
+/** A request field is missing, malformed or out of range. `field` is the proto path, e.g. `topics[3].name`. */
+export class InvalidArgument extends DomainError {
+  readonly kind = 'invalid-argument';
+  constructor(readonly field: string, readonly reason: string) {
+    super(`${field}: ${reason}`);
+  }
+}
+
+/** No live broker reports this topic. */
+export class TopicNotFound extends DomainError {
+  readonly kind = 'not-found';
+  constructor(readonly topic: string) {
+    super(`topic "${topic}" has no route`);
+  }
+}
+
+/** No broker reports this group. */
+export class GroupNotFound extends DomainError {
+  readonly kind = 'not-found';
+  constructor(readonly group: string) {
+    super(`group "${group}" is not reported by any broker`);
+  }
+}
+
+/** The broker is not registered on this replica. */
+export class BrokerNotFound extends DomainError {
+  readonly kind = 'not-found';
+  constructor(readonly broker: string) {
+    super(`broker ${broker} is not registered`);
+  }
+}
+
+/** Another live session, from other addresses, holds this broker identity. */
+export class BrokerConflict extends DomainError {
+  readonly kind = 'already-exists';
+  constructor(readonly broker: string, readonly heldBy: string) {
+    super(`broker ${broker} is held by a live session from ${heldBy}; two processes claim the same broker_id`);
+  }
+}
+
+/** The request is valid but cannot apply to the current state (wrong message order, stale epoch). */
+export class FailedPrecondition extends DomainError {
+  readonly kind = 'failed-precondition';
+}
+
+/** This replica started recently and may not have heard from every broker yet. */
+export class WarmingUp extends DomainError {
+  readonly kind = 'unavailable';
+  constructor(what: string) {
+    super(`warming up: this NameServer replica started recently and has not heard of ${what} yet; ask another replica or retry`);
+  }
+}
+
+/** The server is stopping. */
+export class ShuttingDown extends DomainError {
+  readonly kind = 'unavailable';
+  constructor() {
+    super('the NameServer is shutting down; reconnect to another replica');
+  }
+}
+
+/** A configured limit was hit. */
+export class LimitExceeded extends DomainError {
+  readonly kind = 'resource-exhausted';
+}
+
+/** An RPC whose behaviour belongs to a later piece of work. */
+export class NotImplementedYet extends DomainError {
+  readonly kind = 'unimplemented';
+  constructor(rpc: string, issue: number) {
+    super(`${rpc} is not implemented yet (tracked in issue #${issue})`);
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * The one wrapper around every handler (STYLE.md 5). grpc-js only catches synchronous throws; an async
+ * handler that rejects would leave the call hanging until its deadline (grpc/grpc-node#290). These
+ * adapters await the handler, map any error through the error table, and answer exactly once.
+ */
+import type {
+  handleUnaryCall,
+  handleBidiStreamingCall,
+  handleServerStreamingCall,
+  ServerUnaryCall,
+  ServerDuplexStream,
+  ServerWritableStream,
+  sendUnaryData,
+} from '@grpc/grpc-js';
+import { toStatus, type StatusObject } from './status';
+
+/** A unary handler: returns the response (or a promise of it) or throws a DomainError. */
+export type UnaryFn<Req, Res> = (req: Req, call: ServerUnaryCall<Req, Res>) => Res | Promise<Res>;
+
+/** Adapt a unary handler. Synchronous results are answered without a promise hop (GetRoute's hot path). */
+export function unary<Req, Res>(rpc: string, fn: UnaryFn<Req, Res>): handleUnaryCall<Req, Res> {
+  return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
+    let result: Res | Promise<Res>;
+    try {
+      result = fn(call.request, call);
+    } catch (err) {
+      callback(toStatus(err, rpc));
+      return;
+    }
+    if (result instanceof Promise) {
+      result.then(
+        (res) => callback(null, res),
+        (err: unknown) => callback(toStatus(err, rpc)),
+      );
+    } else {
+      callback(null, result);
+    }
+  };
+}
+
+/** Any server-side stream call the tracker can end. */
+export type StreamCall = ServerDuplexStream<unknown, unknown> | ServerWritableStream<unknown, unknown>;
+
+/**
+ * Open streams, so shutdown can end them with UNAVAILABLE before `tryShutdown` (STYLE.md 9).
+ */
+export class StreamTracker {
+  private readonly open = new Set<StreamCall>();
+
+  /** Number of open streams. */
+  get size(): number {
+    return this.open.size;
+  }
+
+  /** Track a call until it closes. */
+  add(call: StreamCall): void {
+    this.open.add(call);
+    const drop = () => this.open.delete(call);
+    call.once('close', drop);
+    call.once('cancelled', drop);
+    call.once('finish', drop);
+  }
+
+  /** End every open stream with this status. */
+  endAll(status: StatusObject): void {
+    for (const call of [...this.open]) endWithStatus(call, status);
+    this.open.clear();
+  }
+}
+
+/** End a server stream with an error status (grpc-js sends the status once the stream is ended). */
+export function endWithStatus(call: StreamCall, status: StatusObject): void {
+  if (call.cancelled || call.writableEnded) return;
+  call.emit('error', status);
+}
+
+/** A stream handler: sets up listeners; may throw or reject to end the stream with a status. */
+export type StreamFn<C extends StreamCall> = (call: C) => void | Promise<void>;
+
+function adaptStream<C extends StreamCall>(rpc: string, tracker: StreamTracker, fn: StreamFn<C>) {
+  return (call: C) => {
+    tracker.add(call);
+    const fail = (err: unknown) => endWithStatus(call, toStatus(err, rpc));
+    try {
+      const r = fn(call);
+      if (r instanceof Promise) r.catch(fail);
+    } catch (err) {
+      fail(err);
+    }
+  };
+}
+
+/** Adapt a bidirectional-streaming handler. */
+export function bidi<Req, Res>(
+  rpc: string,
+  tracker: StreamTracker,
+  fn: StreamFn<ServerDuplexStream<Req, Res>>,
+): handleBidiStreamingCall<Req, Res> {
+  return adaptStream(rpc, tracker, fn as StreamFn<StreamCall>) as handleBidiStreamingCall<Req, Res>;
+}
+
+/** Adapt a server-streaming handler. */
+export function serverStream<Req, Res>(
+  rpc: string,
+  tracker: StreamTracker,
+  fn: StreamFn<ServerWritableStream<Req, Res>>,
+): handleServerStreamingCall<Req, Res> {
+  return adaptStream(rpc, tracker, fn as StreamFn<StreamCall>) as handleServerStreamingCall<Req, Res>;
+}
