@@ -9,6 +9,7 @@ export type ErrorKind =
   | 'not-found'
   | 'already-exists'
   | 'failed-precondition'
+  | 'aborted'
   | 'unavailable'
   | 'resource-exhausted'
   | 'unimplemented'
@@ -64,6 +65,14 @@ export class BrokerConflict extends DomainError {
 /** The request is valid but cannot apply to the current state (wrong message order, stale epoch). */
 export class FailedPrecondition extends DomainError {
   readonly kind = 'failed-precondition';
+}
+
+/** A newer session of the same broker replaced this one (the broker reconnected elsewhere). */
+export class Superseded extends DomainError {
+  readonly kind = 'aborted';
+  constructor(broker: string) {
+    super(`this session of broker ${broker} was superseded by a newer session`);
+  }
 }
 
 /** This replica started recently and may not have heard from every broker yet. */

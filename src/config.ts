@@ -1,0 +1,51 @@
+/**
+ * NameServer settings with their defaults. `main.ts` fills them from flags and environment variables;
+ * tests build them directly with `{ ...DEFAULT_CONFIG, listen: '127.0.0.1:0' }`.
+ */
+
+/** Every tunable of one NameServer process. Durations in milliseconds. */
+export interface Config {
+  /** host:port to listen on. Loopback by default: another address is an explicit choice. */
+  listen: string;
+  /** After start, how long the replica reports NOT_SERVING and answers UNAVAILABLE for unknown topics. */
+  warmupMs: number;
+  /** Lease granted to unary brokers when they ask for none. */
+  leaseTtlMs: number;
+  /** Smallest lease a broker may ask for. */
+  minLeaseTtlMs: number;
+  /** Largest lease a broker may ask for. */
+  maxLeaseTtlMs: number;
+  /** Heartbeat interval advertised to unary brokers. */
+  heartbeatIntervalMs: number;
+  /** How long after a Connect stream ends its broker is removed (unless it reconnects). */
+  streamGraceMs: number;
+  /** HTTP/2 keep-alive ping interval the server sends on idle connections (finds hung brokers). */
+  keepaliveTimeMs: number;
+  /** How long a keep-alive ping may stay unanswered before the connection is closed. */
+  keepaliveTimeoutMs: number;
+  /** How long a partially received chunked registration is kept before it is dropped. */
+  chunkTimeoutMs: number;
+  /** Largest queue count accepted in a topic config. */
+  maxQueueNums: number;
+  /** Largest gRPC message accepted, in bytes. */
+  maxMessageBytes: number;
+  /** Grace for open calls at shutdown before connections are cut. */
+  shutdownGraceMs: number;
+}
+
+/** Defaults (DESIGN.md "Liveness defaults"). */
+export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
+  listen: '127.0.0.1:9876',
+  warmupMs: 10_000,
+  leaseTtlMs: 30_000,
+  minLeaseTtlMs: 1_000,
+  maxLeaseTtlMs: 300_000,
+  heartbeatIntervalMs: 10_000,
+  streamGraceMs: 2_000,
+  keepaliveTimeMs: 10_000,
+  keepaliveTimeoutMs: 5_000,
+  chunkTimeoutMs: 60_000,
+  maxQueueNums: 1024,
+  maxMessageBytes: 16 * 1024 * 1024,
+  shutdownGraceMs: 5_000,
+});

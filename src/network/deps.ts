@@ -1,0 +1,18 @@
+/** What the network handlers are given: the metadata core and the server's lifecycle state. */
+import type { Config } from '../config';
+import type { Registry } from '../metadata/registry';
+import type { WarmUp } from '../warmup';
+import type { StreamTracker } from './handler';
+import type { SessionDirectory } from './broker-session';
+
+/** Shared dependencies of the three services. */
+export interface ServiceDeps {
+  readonly config: Readonly<Config>;
+  readonly registry: Registry;
+  readonly warmup: WarmUp;
+  readonly streams: StreamTracker;
+  readonly sessions: SessionDirectory;
+  /** Random id of this process, so clients and brokers can tell replicas and restarts apart. */
+  readonly serverId: string;
+  readonly startedAtMs: number;
+}

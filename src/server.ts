@@ -1,0 +1,125 @@
+/**
+ * One place assembles the NameServer and owns its lifecycle (STYLE.md 9): the metadata core, the three
+ * services, health and reflection, the warm-up, and an orderly stop (health NOT_SERVING first, open
+ * streams ended with UNAVAILABLE, then the listener).
+ */
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { ReflectionService } from '@grpc/reflection';
+import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
+import { AdminService } from '../generated/nameserver/v1/admin';
+import { BrokerRegistryService } from '../generated/nameserver/v1/broker_registry';
+import { RouteQueryService } from '../generated/nameserver/v1/route_query';
+import type { Config } from './config';
+import { log } from './log';
+import { ShuttingDown } from './metadata/errors';
+import { Registry } from './metadata/registry';
+import { adminService } from './network/admin';
+import { brokerRegistryService } from './network/broker-registry';
+import { SessionDirectory } from './network/broker-session';
+import type { ServiceDeps } from './network/deps';
+import { acceptingEncoded } from './network/encoded';
+import { StreamTracker } from './network/handler';
+import { routeQueryService } from './network/route-query';
+import { toStatus } from './network/status';
+import { WarmUp } from './warmup';
+
+/** Directory of the .proto files (served by reflection). */
+export const PROTO_DIR = path.resolve(__dirname, '..', 'proto');
+const PROTO_FILES = ['admin', 'broker_registry', 'common', 'route_query'].map((f) => `nameserver/v1/${f}.proto`);
+const SERVICE_NAMES = ['nameserver.v1.BrokerRegistry', 'nameserver.v1.RouteQuery', 'nameserver.v1.Admin'];
+
+/** A running (or runnable) NameServer. */
+export class NameServer {
+  readonly serverId = randomBytes(8).toString('hex');
+  readonly registry: Registry;
+  readonly warmup: WarmUp;
+  readonly streams = new StreamTracker();
+  readonly sessions = new SessionDirectory();
+  private readonly server: grpc.Server;
+  private readonly health = new HealthImplementation({ '': 'NOT_SERVING' });
+  private readonly startedAtMs = Date.now();
+  private stopping: Promise<void> | undefined;
+  private boundPort = 0;
+
+  constructor(readonly config: Readonly<Config>) {
+    this.registry = new Registry(config);
+    this.warmup = new WarmUp(config.warmupMs);
+    this.server = new grpc.Server({
+      'grpc.max_receive_message_length': config.maxMessageBytes,
+      'grpc.max_send_message_length': config.maxMessageBytes,
+      // Server-initiated HTTP/2 pings find hung brokers (SIGSTOP, half-open TCP) whose stream never ends.
+      'grpc.keepalive_time_ms': config.keepaliveTimeMs,
+      'grpc.keepalive_timeout_ms': config.keepaliveTimeoutMs,
+    });
+    const deps: ServiceDeps = {
+      config,
+      registry: this.registry,
+      warmup: this.warmup,
+      streams: this.streams,
+      sessions: this.sessions,
+      serverId: this.serverId,
+      startedAtMs: this.startedAtMs,
+    };
+    this.server.addService(BrokerRegistryService, brokerRegistryService(deps));
+    this.server.addService(acceptingEncoded(RouteQueryService), routeQueryService(deps));
+    this.server.addService(AdminService, adminService(deps));
+    this.health.addToServer(this.server);
+    const reflected = protoLoader.loadSync([...PROTO_FILES, path.basename(healthProtoPath)], {
+      includeDirs: [PROTO_DIR, path.dirname(healthProtoPath)],
+    });
+    new ReflectionService(reflected).addToServer(this.server);
+    this.warmup.on('done', () => this.setServing('SERVING'));
+  }
+
+  /** The bound port (after start). */
+  get port(): number {
+    return this.boundPort;
+  }
+
+  /** Bind and start serving. Resolves with the bound port (useful with port 0). */
+  async start(): Promise<number> {
+    this.boundPort = await new Promise<number>((resolve, reject) =>
+      this.server.bindAsync(this.config.listen, grpc.ServerCredentials.createInsecure(), (err, port) =>
+        err ? reject(err) : resolve(port),
+      ),
+    );
+    this.setServing(this.warmup.active ? 'NOT_SERVING' : 'SERVING');
+    log.info({ listen: this.config.listen, port: this.boundPort, serverId: this.serverId, warmupMs: this.config.warmupMs }, 'NameServer listening');
+    return this.boundPort;
+  }
+
+  /** Stop: health NOT_SERVING, end open streams with UNAVAILABLE, then close the listener. Idempotent. */
+  stop(): Promise<void> {
+    this.stopping ??= this.doStop();
+    return this.stopping;
+  }
+
+  private async doStop(): Promise<void> {
+    log.info({ openStreams: this.streams.size }, 'NameServer stopping');
+    this.warmup.finish();
+    this.setServing('NOT_SERVING');
+    this.streams.endAll(toStatus(new ShuttingDown(), 'shutdown'));
+    this.registry.close();
+    await new Promise<void>((resolve) => {
+      const force = setTimeout(() => {
+        log.warn('shutdown grace elapsed: closing remaining connections');
+        this.server.forceShutdown();
+        resolve();
+      }, this.config.shutdownGraceMs);
+      force.unref();
+      this.server.tryShutdown(() => {
+        clearTimeout(force);
+        resolve();
+      });
+    });
+    log.info('NameServer stopped');
+  }
+
+  private setServing(status: 'SERVING' | 'NOT_SERVING'): void {
+    this.health.setStatus('', status);
+    for (const name of SERVICE_NAMES) this.health.setStatus(name, status);
+  }
+}
