@@ -110,7 +110,7 @@ export class BrokerManager extends EventEmitter<BrokerEvents> {
 
   constructor(private readonly opts: BrokerManagerOptions) {
     super();
-    this.clock = opts.clock ?? Date.now;
+    this.clock = opts.clock ?? (() => Date.now());
   }
 
   /** The broker's current snapshot. */

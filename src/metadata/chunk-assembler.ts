@@ -26,7 +26,7 @@ export class ChunkAssembler {
   constructor(
     private readonly timeoutMs: number,
     private readonly maxPending: number,
-    private readonly clock: Clock = Date.now,
+    private readonly clock: Clock = () => Date.now(),
   ) {}
 
   /** Reports being assembled. */

@@ -64,7 +64,7 @@ export class Registry {
   private readonly clock: Clock;
 
   constructor(private readonly opts: RegistryOptions) {
-    this.clock = opts.clock ?? Date.now;
+    this.clock = opts.clock ?? (() => Date.now());
     this.brokers = new BrokerManager({
       clock: this.clock,
       streamGraceMs: opts.streamGraceMs,

@@ -165,14 +165,20 @@ function fail(field: string, reason: string): never {
   throw new InvalidArgument(field, reason);
 }
 
-/** A user string fit for an error message: at most 64 characters, quoted, non-printables escaped. */
+/**
+ * A user string fit for an error message: quoted, everything but printable ASCII escaped as \uXXXX,
+ * cut after about 64 characters of output.
+ */
 function show(s: string): string {
-  const head = s.length > ECHO_MAX_CHARS ? s.slice(0, ECHO_MAX_CHARS) : s;
-  const quoted = JSON.stringify(head).replace(
-    /[^\x20-\x7e]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
-  return s.length > ECHO_MAX_CHARS ? `${quoted}... (${s.length} characters)` : quoted;
+  let out = '';
+  let i = 0;
+  for (; i < s.length && out.length < ECHO_MAX_CHARS; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x22 || c === 0x5c) out += `\\${s[i]}`;
+    else if (c >= 0x20 && c <= 0x7e) out += s[i];
+    else out += `\\u${c.toString(16).padStart(4, '0')}`;
+  }
+  return i < s.length ? `"${out}"... (${s.length} characters)` : `"${out}"`;
 }
 
 /** A bounded description of a value that failed a numeric check. */
