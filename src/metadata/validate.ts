@@ -339,7 +339,7 @@ function isIPv6(host: string): boolean {
   if (host.length < 2 || host.length > 45) return false;
   const gap = host.indexOf('::');
   if (gap < 0) return ipv6Groups(host, true) === 8;
-  if (host.indexOf('::', gap + 1) >= 0 || host.slice(gap).startsWith(':::')) return false;
+  if (host.indexOf('::', gap + 1) >= 0) return false; // at most one '::' (this also rejects ':::')
   const head = ipv6Groups(host.slice(0, gap), false);
   const tail = ipv6Groups(host.slice(gap + 2), true);
   return head >= 0 && tail >= 0 && head + tail <= 7;
