@@ -31,6 +31,12 @@ export interface Config {
   maxMessageBytes: number;
   /** Grace for open calls at shutdown before connections are cut. */
   shutdownGraceMs: number;
+  /** Interval of WatchRoutes/WatchCluster progress (keep-alive) messages. */
+  watchProgressIntervalMs: number;
+  /** A watch stream whose client reads nothing for this long is ended with RESOURCE_EXHAUSTED. */
+  watchStallTimeoutMs: number;
+  /** Most topics one WatchRoutes stream may follow. */
+  maxSubscriptionsPerStream: number;
 }
 
 /** Defaults (DESIGN.md "Liveness defaults"). */
@@ -48,4 +54,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   maxQueueNums: 1024,
   maxMessageBytes: 16 * 1024 * 1024,
   shutdownGraceMs: 5_000,
+  watchProgressIntervalMs: 10_000,
+  watchStallTimeoutMs: 30_000,
+  maxSubscriptionsPerStream: 100_000,
 });

@@ -29,6 +29,9 @@ const SPECS: Spec[] = [
   { key: 'chunkTimeoutMs', flag: '--chunk-timeout-ms <ms>', env: 'NAMESERVER_CHUNK_TIMEOUT_MS', help: 'a partly received chunked registration is dropped after this long' },
   { key: 'maxQueueNums', flag: '--max-queue-nums <n>', env: 'NAMESERVER_MAX_QUEUE_NUMS', help: 'largest read/write queue count accepted' },
   { key: 'maxMessageBytes', flag: '--max-message-bytes <n>', env: 'NAMESERVER_MAX_MESSAGE_BYTES', help: 'largest gRPC message accepted' },
+  { key: 'watchProgressIntervalMs', flag: '--watch-progress-interval-ms <ms>', env: 'NAMESERVER_WATCH_PROGRESS_INTERVAL_MS', help: 'keep-alive/progress message interval on watch streams' },
+  { key: 'watchStallTimeoutMs', flag: '--watch-stall-timeout-ms <ms>', env: 'NAMESERVER_WATCH_STALL_TIMEOUT_MS', help: 'a watcher that reads nothing for this long is ended (RESOURCE_EXHAUSTED)' },
+  { key: 'maxSubscriptionsPerStream', flag: '--max-subscriptions-per-stream <n>', env: 'NAMESERVER_MAX_SUBSCRIPTIONS_PER_STREAM', help: 'most topics one WatchRoutes stream may follow' },
   { key: 'shutdownGraceMs', flag: '--shutdown-grace-ms <ms>', env: 'NAMESERVER_SHUTDOWN_GRACE_MS', help: 'at shutdown, open calls get this long before connections are cut' },
 ];
 

@@ -23,6 +23,8 @@ import type { ServiceDeps } from './network/deps';
 import { acceptingEncoded } from './network/encoded';
 import { StreamTracker } from './network/handler';
 import { routeQueryService } from './network/route-query';
+import { RouteWatchHub } from './network/route-watch';
+import { ClusterWatchHub } from './network/cluster-watch';
 import { toStatus } from './network/status';
 import { WarmUp } from './warmup';
 
@@ -38,6 +40,8 @@ export class NameServer {
   readonly warmup: WarmUp;
   readonly streams = new StreamTracker();
   readonly sessions = new SessionDirectory();
+  readonly routeWatch: RouteWatchHub;
+  readonly clusterWatch: ClusterWatchHub;
   private readonly server: grpc.Server;
   private readonly health = new HealthImplementation({ '': 'NOT_SERVING' });
   private readonly startedAtMs = Date.now();
@@ -54,8 +58,20 @@ export class NameServer {
       'grpc.keepalive_time_ms': config.keepaliveTimeMs,
       'grpc.keepalive_timeout_ms': config.keepaliveTimeoutMs,
     });
+    if (!this.warmup.active) this.registry.routes.stopTrackingSeen();
+    this.warmup.once('done', () => this.registry.routes.stopTrackingSeen());
+    this.routeWatch = new RouteWatchHub(this.registry.routes, this.warmup, {
+      progressIntervalMs: config.watchProgressIntervalMs,
+      stallTimeoutMs: config.watchStallTimeoutMs,
+      maxSubscriptionsPerStream: config.maxSubscriptionsPerStream,
+      maxBatchBytes: 256 * 1024,
+      serverId: this.serverId,
+    });
+    this.clusterWatch = new ClusterWatchHub(this.registry, config.watchStallTimeoutMs);
     const deps: ServiceDeps = {
       config,
+      routeWatch: this.routeWatch,
+      clusterWatch: this.clusterWatch,
       registry: this.registry,
       warmup: this.warmup,
       streams: this.streams,
@@ -65,7 +81,7 @@ export class NameServer {
     };
     this.server.addService(BrokerRegistryService, brokerRegistryService(deps));
     this.server.addService(acceptingEncoded(RouteQueryService), routeQueryService(deps));
-    this.server.addService(AdminService, adminService(deps));
+    this.server.addService(acceptingEncoded(AdminService), adminService(deps));
     this.health.addToServer(this.server);
     const reflected = protoLoader.loadSync([...PROTO_FILES, path.basename(healthProtoPath)], {
       includeDirs: [PROTO_DIR, path.dirname(healthProtoPath)],
@@ -103,6 +119,7 @@ export class NameServer {
     this.setServing('NOT_SERVING');
     this.streams.endAll(toStatus(new ShuttingDown(), 'shutdown'));
     this.registry.close();
+    this.routeWatch.close();
     await new Promise<void>((resolve) => {
       const force = setTimeout(() => {
         log.warn('shutdown grace elapsed: closing remaining connections');

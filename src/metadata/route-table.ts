@@ -65,6 +65,8 @@ export function removedEventBytes(topic: TopicName): Buffer {
 export class RouteTable extends EventEmitter<RouteTableEvents> {
   private readonly routes = new Map<TopicName, RouteEntry>();
   private sorted: TopicName[] | undefined;
+  /** Topics that had a route since start, kept only during warm-up (see wasSeen). */
+  private seen: Set<TopicName> | undefined = new Set();
 
   constructor(
     private readonly topics: TopicManager,
@@ -76,6 +78,20 @@ export class RouteTable extends EventEmitter<RouteTableEvents> {
   /** The route of a topic, if any live broker reports it. O(1), no encoding. */
   get(topic: TopicName): RouteEntry | undefined {
     return this.routes.get(topic);
+  }
+
+  /**
+   * Whether this replica has had a route for the topic since it started. During warm-up, a topic it has
+   * never seen may simply not have been reported yet: no NOT_FOUND and no removal for it. After
+   * `stopTrackingSeen()` (warm-up over) every topic counts as seen.
+   */
+  wasSeen(topic: TopicName): boolean {
+    return this.seen === undefined || this.seen.has(topic);
+  }
+
+  /** Warm-up is over: forget the seen set. */
+  stopTrackingSeen(): void {
+    this.seen = undefined;
   }
 
   /** Number of topics with a route. */
@@ -120,6 +136,7 @@ export class RouteTable extends EventEmitter<RouteTableEvents> {
         ),
       });
       if (!old) this.sorted = undefined;
+      this.seen?.add(topic);
       this.routes.set(topic, entry);
       this.emit('changed', topic, entry);
     }

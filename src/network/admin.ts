@@ -81,9 +81,7 @@ export function adminService(deps: ServiceDeps): AdminServer {
     updateGroup: later('UpdateGroup', 5),
     deleteGroup: later('DeleteGroup', 5),
     setBrokerPermission: later('SetBrokerPermission', 5),
-    watchCluster: serverStream('WatchCluster', deps.streams, () => {
-      throw new NotImplementedYet('WatchCluster', 4);
-    }),
+    watchCluster: serverStream('WatchCluster', deps.streams, (call) => deps.clusterWatch.serve(call)),
     listRouteVersions: unary('ListRouteVersions', (req) => {
       checkListRouteVersionsRequest(req);
       return listRouteVersions(r, req, serverId, warmup.active);

@@ -4,6 +4,8 @@ import type { Registry } from '../metadata/registry';
 import type { WarmUp } from '../warmup';
 import type { StreamTracker } from './handler';
 import type { SessionDirectory } from './broker-session';
+import type { ClusterWatchHub } from './cluster-watch';
+import type { RouteWatchHub } from './route-watch';
 
 /** Shared dependencies of the three services. */
 export interface ServiceDeps {
@@ -12,6 +14,8 @@ export interface ServiceDeps {
   readonly warmup: WarmUp;
   readonly streams: StreamTracker;
   readonly sessions: SessionDirectory;
+  readonly routeWatch: RouteWatchHub;
+  readonly clusterWatch: ClusterWatchHub;
   /** Random id of this process, so clients and brokers can tell replicas and restarts apart. */
   readonly serverId: string;
   readonly startedAtMs: number;

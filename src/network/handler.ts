@@ -12,6 +12,7 @@ import type {
   ServerWritableStream,
   sendUnaryData,
 } from '@grpc/grpc-js';
+import { constants as http2Constants } from 'node:http2';
 import { toStatus, type StatusObject } from './status';
 
 /** A unary handler: returns the response (or a promise of it) or throws a DomainError. */
@@ -106,4 +107,32 @@ export function serverStream<Req, Res>(
   fn: StreamFn<ServerWritableStream<Req, Res>>,
 ): handleServerStreamingCall<Req, Res> {
   return adaptStream(rpc, tracker, fn as StreamFn<StreamCall>) as handleServerStreamingCall<Req, Res>;
+}
+
+/**
+ * End a stream whose client stopped reading. The status goes out after the data already queued, which
+ * a client that reads nothing never lets through; so if the call has not finished shortly after, its
+ * HTTP/2 stream is reset with ENHANCE_YOUR_CALM, which gRPC clients report as RESOURCE_EXHAUSTED
+ * (grpc-js maps it in subchannel-call). grpc-js has no public API to reset a server stream: the
+ * http2 stream is found on the call's internal chain, and `destroy()` is the fallback.
+ */
+export function abortStalledStream(call: StreamCall, status: StatusObject, resetAfterMs = 1000): void {
+  endWithStatus(call, status);
+  const timer = setTimeout(() => {
+    if (call.writableFinished || call.destroyed) return;
+    const h2 = findHttp2Stream(call);
+    if (h2) h2.close(http2Constants.NGHTTP2_ENHANCE_YOUR_CALM);
+    else call.destroy();
+  }, resetAfterMs);
+  timer.unref();
+}
+
+function findHttp2Stream(call: unknown): { close(code: number): void } | undefined {
+  let node = (call as { call?: unknown }).call;
+  for (let depth = 0; node && depth < 8; depth++) {
+    const n = node as { stream?: { close?: unknown }; nextCall?: unknown };
+    if (n.stream && typeof n.stream.close === 'function') return n.stream as { close(code: number): void };
+    node = n.nextCall;
+  }
+  return undefined;
 }

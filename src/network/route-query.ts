@@ -1,6 +1,6 @@
 /** RouteQuery: the client-facing service. GetRoute answers from pre-encoded bytes (see encoded.ts). */
 import type { GetRouteResponse, RouteQueryServer } from '../../generated/nameserver/v1/route_query';
-import { NotImplementedYet, TopicNotFound, WarmingUp } from '../metadata/errors';
+import { TopicNotFound, WarmingUp } from '../metadata/errors';
 import { checkGetRouteRequest, checkGetRoutesRequest } from '../metadata/validate';
 import { bidi, unary } from './handler';
 import { encoded } from './encoded';
@@ -9,11 +9,14 @@ import type { ServiceDeps } from './deps';
 /** Build the RouteQuery implementation. */
 export function routeQueryService(deps: ServiceDeps): RouteQueryServer {
   const { registry, warmup } = deps;
+  /** During warm-up, a topic this replica has never seen may just not be reported yet. */
+  const notFound = (topic: string) =>
+    warmup.active && !registry.routes.wasSeen(topic) ? new WarmingUp(`topic "${topic}"`) : new TopicNotFound(topic);
   return {
     getRoute: unary('GetRoute', (req) => {
       checkGetRouteRequest(req);
       const entry = registry.routes.get(req.topic);
-      if (!entry) throw warmup.active ? new WarmingUp(`topic "${req.topic}"`) : new TopicNotFound(req.topic);
+      if (!entry) throw notFound(req.topic);
       return encoded<GetRouteResponse>(entry.getRouteBytes);
     }),
     getRoutes: unary('GetRoutes', (req) => {
@@ -28,8 +31,6 @@ export function routeQueryService(deps: ServiceDeps): RouteQueryServer {
       }
       return { routes, notFound, warmingUp: warmup.active };
     }),
-    watchRoutes: bidi('WatchRoutes', deps.streams, () => {
-      throw new NotImplementedYet('WatchRoutes', 4);
-    }),
+    watchRoutes: bidi('WatchRoutes', deps.streams, (call) => deps.routeWatch.serve(call)),
   };
 }

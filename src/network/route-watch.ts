@@ -1,0 +1,245 @@
+/**
+ * WatchRoutes. A RouteWatchHub indexes watchers by topic and forwards the route table's change events
+ * to them; each RouteWatcher owns one stream: what the client follows, the version it holds of each
+ * topic, and a CoalescingWriter that renders the latest state per topic when the stream can take it.
+ *
+ * What the client is sent for a followed topic, when its turn comes:
+ * - a route whose version differs from the one the client holds → UPDATED (and the client now holds it);
+ * - no route, while the client holds a version → REMOVED, except during warm-up for a topic this
+ *   replica has never seen (it may simply not have been reported yet);
+ * - otherwise nothing: a client that re-subscribes with the versions it holds (after a failover) gets
+ *   zero bytes for routes that did not change.
+ * After each request, and every `watchProgressIntervalMs`, a progress message follows the events.
+ */
+import type { ServerDuplexStream } from '@grpc/grpc-js';
+import {
+  WatchRoutesResponse,
+  type WatchRoutesRequest,
+} from '../../generated/nameserver/v1/route_query';
+import { LimitExceeded } from '../metadata/errors';
+import { removedEventBytes, type RouteTable } from '../metadata/route-table';
+import type { TopicName } from '../metadata/types';
+import { checkWatchRoutesRequest } from '../metadata/validate';
+import type { WarmUp } from '../warmup';
+import { CoalescingWriter, type Sink } from './coalescing-writer';
+import { abortStalledStream, endWithStatus } from './handler';
+import { toStatus } from './status';
+
+type Call = ServerDuplexStream<WatchRoutesRequest, WatchRoutesResponse>;
+
+/** Settings of the route watch. */
+export interface RouteWatchOptions {
+  progressIntervalMs: number;
+  stallTimeoutMs: number;
+  maxSubscriptionsPerStream: number;
+  maxBatchBytes: number;
+  serverId: string;
+}
+
+/** Watchers by topic; fan-out of route events. */
+export class RouteWatchHub {
+  private readonly byTopic = new Map<TopicName, Set<RouteWatcher>>();
+  private readonly allTopics = new Set<RouteWatcher>();
+  private readonly watchers = new Set<RouteWatcher>();
+  private readonly progressTimer: NodeJS.Timeout;
+
+  constructor(
+    readonly routes: RouteTable,
+    readonly warmup: WarmUp,
+    readonly opts: RouteWatchOptions,
+  ) {
+    const notify = (topic: TopicName) => {
+      const set = this.byTopic.get(topic);
+      if (set) for (const w of set) w.changed(topic);
+      for (const w of this.allTopics) w.changed(topic);
+    };
+    routes.on('changed', notify);
+    routes.on('removed', notify);
+    // Warm-up over: routes clients hold that this replica never got are now known to be gone.
+    warmup.on('done', () => {
+      for (const w of this.watchers) w.recheckHeld();
+    });
+    this.progressTimer = setInterval(() => {
+      for (const w of this.watchers) w.progress();
+    }, opts.progressIntervalMs);
+    this.progressTimer.unref();
+  }
+
+  /** Open watch streams. */
+  get size(): number {
+    return this.watchers.size;
+  }
+
+  /** Serve one WatchRoutes stream. */
+  serve(call: Call): void {
+    new RouteWatcher(call, this).start();
+  }
+
+  /** Stop the progress timer (shutdown). */
+  close(): void {
+    clearInterval(this.progressTimer);
+  }
+
+  /** @internal */
+  add(w: RouteWatcher): void {
+    this.watchers.add(w);
+  }
+
+  /** @internal */
+  follow(w: RouteWatcher, topic: TopicName): void {
+    let set = this.byTopic.get(topic);
+    if (!set) this.byTopic.set(topic, (set = new Set()));
+    set.add(w);
+  }
+
+  /** @internal */
+  unfollow(w: RouteWatcher, topic: TopicName): void {
+    const set = this.byTopic.get(topic);
+    if (!set) return;
+    set.delete(w);
+    if (set.size === 0) this.byTopic.delete(topic);
+  }
+
+  /** @internal */
+  followAll(w: RouteWatcher): void {
+    this.allTopics.add(w);
+  }
+
+  /** @internal */
+  remove(w: RouteWatcher, topics: Iterable<TopicName>): void {
+    for (const t of topics) this.unfollow(w, t);
+    this.allTopics.delete(w);
+    this.watchers.delete(w);
+  }
+}
+
+/** One WatchRoutes stream (see the module comment). */
+export class RouteWatcher {
+  /** Topics followed explicitly. */
+  private readonly subscribed = new Set<TopicName>();
+  /** Version the client holds, per topic (absent: none). */
+  private readonly held = new Map<TopicName, string>();
+  private all = false;
+  private closed = false;
+  private readonly writer: CoalescingWriter<TopicName>;
+
+  constructor(
+    private readonly call: Call,
+    private readonly hub: RouteWatchHub,
+  ) {
+    this.writer = new CoalescingWriter<TopicName>(
+      call as unknown as Sink,
+      (topic) => this.render(topic),
+      () => this.renderProgress(),
+      {
+        maxBatchBytes: hub.opts.maxBatchBytes,
+        stallTimeoutMs: hub.opts.stallTimeoutMs,
+        onStall: () => {
+          this.close();
+          abortStalledStream(
+            call,
+            toStatus(new LimitExceeded(`watcher read nothing for ${hub.opts.stallTimeoutMs} ms; resubscribe with the versions you hold`), 'WatchRoutes'),
+          );
+        },
+      },
+    );
+  }
+
+  /** Attach listeners. Client half-close does not end the watch (grpcurl half-closes after its request). */
+  start(): void {
+    this.hub.add(this);
+    this.call.on('data', (req: WatchRoutesRequest) => this.onRequest(req));
+    this.call.on('cancelled', () => this.close());
+    this.call.on('close', () => this.close());
+    this.call.on('error', () => this.close());
+    this.call.on('finish', () => this.close());
+  }
+
+  /** A followed topic's route changed or was removed. */
+  changed(topic: TopicName): void {
+    this.writer.mark(topic);
+  }
+
+  /** Send a progress message. */
+  progress(): void {
+    this.writer.progress();
+  }
+
+  /** Re-check every topic the client holds a version of (warm-up just ended). */
+  recheckHeld(): void {
+    for (const t of this.held.keys()) if (!this.hub.routes.get(t)) this.writer.mark(t);
+  }
+
+  private onRequest(req: WatchRoutesRequest): void {
+    if (this.closed) return;
+    try {
+      checkWatchRoutesRequest(req);
+      for (const t of req.unsubscribe) {
+        this.subscribed.delete(t);
+        this.hub.unfollow(this, t);
+        if (!this.all) {
+          this.held.delete(t);
+          this.writer.forget(t);
+        }
+      }
+      for (const { topic, version } of req.subscribe) {
+        if (!this.subscribed.has(topic)) {
+          if (this.subscribed.size >= this.hub.opts.maxSubscriptionsPerStream) {
+            throw new LimitExceeded(`a WatchRoutes stream may follow at most ${this.hub.opts.maxSubscriptionsPerStream} topics`);
+          }
+          this.subscribed.add(topic);
+          if (!this.all) this.hub.follow(this, topic);
+        }
+        if (version) this.held.set(topic, version);
+        else this.held.delete(topic);
+        this.writer.mark(topic);
+      }
+      if (req.allTopics && !this.all) {
+        this.all = true;
+        this.hub.followAll(this);
+        for (const t of this.subscribed) this.hub.unfollow(this, t); // the all-topics set covers them
+        for (const t of this.hub.routes.topicNames()) this.writer.mark(t);
+      }
+      this.writer.progress();
+    } catch (err) {
+      this.close();
+      endWithStatus(this.call, toStatus(err, 'WatchRoutes'));
+    }
+  }
+
+  private render(topic: TopicName): Buffer | undefined {
+    if (!this.all && !this.subscribed.has(topic)) return undefined;
+    const entry = this.hub.routes.get(topic);
+    const have = this.held.get(topic);
+    if (entry) {
+      if (entry.version === have) return undefined;
+      this.held.set(topic, entry.version);
+      return entry.updateEventBytes;
+    }
+    if (have === undefined) return undefined;
+    if (this.hub.warmup.active && !this.hub.routes.wasSeen(topic)) return undefined;
+    this.held.delete(topic);
+    return removedEventBytes(topic);
+  }
+
+  private renderProgress(): Buffer {
+    return Buffer.from(
+      WatchRoutesResponse.encode({
+        events: [],
+        progress: {
+          subscribedTopics: this.subscribed.size,
+          allTopics: this.all,
+          warmingUp: this.hub.warmup.active,
+          serverId: this.hub.opts.serverId,
+        },
+      }).finish(),
+    );
+  }
+
+  private close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.writer.close();
+    this.hub.remove(this, this.subscribed);
+  }
+}
