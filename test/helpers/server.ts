@@ -63,6 +63,8 @@ export async function spawnServer(args: string[] = []): Promise<{ child: ChildPr
   const root = path.resolve(__dirname, '..', '..');
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/main.ts'), '--listen', '127.0.0.1:0', ...args], {
     cwd: root,
+    // The port is read from the "listening" log line, so the child logs at info whatever the tests use.
+    env: { ...process.env, NAMESERVER_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let buf = '';
