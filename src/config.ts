@@ -37,6 +37,20 @@ export interface Config {
   watchStallTimeoutMs: number;
   /** Most topics one WatchRoutes stream may follow. */
   maxSubscriptionsPerStream: number;
+  /** Longest an Admin write waits for brokers' results (less if the caller's deadline is sooner). */
+  commandTimeoutMs: number;
+  /** Bearer token brokers must present on BrokerRegistry (empty: none required). */
+  brokerToken: string;
+  /** Bearer token for Admin (empty: none; then Admin writes are refused from non-loopback peers). */
+  adminToken: string;
+  /** Bearer token clients must present on RouteQuery (empty: none required). */
+  clientToken: string;
+  /** PEM certificate chain file: serve TLS when set (with tlsKeyFile). */
+  tlsCertFile: string;
+  /** PEM private key file of tlsCertFile. */
+  tlsKeyFile: string;
+  /** PEM CA bundle file: when set, clients must present a certificate it signed (mutual TLS). */
+  tlsClientCaFile: string;
 }
 
 /** Defaults (DESIGN.md "Liveness defaults"). */
@@ -57,4 +71,11 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   watchProgressIntervalMs: 10_000,
   watchStallTimeoutMs: 30_000,
   maxSubscriptionsPerStream: 100_000,
+  commandTimeoutMs: 10_000,
+  brokerToken: '',
+  adminToken: '',
+  clientToken: '',
+  tlsCertFile: '',
+  tlsKeyFile: '',
+  tlsClientCaFile: '',
 });

@@ -32,6 +32,13 @@ const SPECS: Spec[] = [
   { key: 'watchProgressIntervalMs', flag: '--watch-progress-interval-ms <ms>', env: 'NAMESERVER_WATCH_PROGRESS_INTERVAL_MS', help: 'keep-alive/progress message interval on watch streams' },
   { key: 'watchStallTimeoutMs', flag: '--watch-stall-timeout-ms <ms>', env: 'NAMESERVER_WATCH_STALL_TIMEOUT_MS', help: 'a watcher that reads nothing for this long is ended (RESOURCE_EXHAUSTED)' },
   { key: 'maxSubscriptionsPerStream', flag: '--max-subscriptions-per-stream <n>', env: 'NAMESERVER_MAX_SUBSCRIPTIONS_PER_STREAM', help: 'most topics one WatchRoutes stream may follow' },
+  { key: 'commandTimeoutMs', flag: '--command-timeout-ms <ms>', env: 'NAMESERVER_COMMAND_TIMEOUT_MS', help: 'longest an Admin write waits for the brokers\' results' },
+  { key: 'brokerToken', flag: '--broker-token <token>', env: 'NAMESERVER_BROKER_TOKEN', help: 'bearer token required on BrokerRegistry (empty: none)' },
+  { key: 'adminToken', flag: '--admin-token <token>', env: 'NAMESERVER_ADMIN_TOKEN', help: 'bearer token required on Admin (empty: none, and writes only from loopback)' },
+  { key: 'clientToken', flag: '--client-token <token>', env: 'NAMESERVER_CLIENT_TOKEN', help: 'bearer token required on RouteQuery (empty: none)' },
+  { key: 'tlsCertFile', flag: '--tls-cert <file>', env: 'NAMESERVER_TLS_CERT', help: 'PEM certificate chain: serve TLS' },
+  { key: 'tlsKeyFile', flag: '--tls-key <file>', env: 'NAMESERVER_TLS_KEY', help: 'PEM private key of --tls-cert' },
+  { key: 'tlsClientCaFile', flag: '--tls-client-ca <file>', env: 'NAMESERVER_TLS_CLIENT_CA', help: 'PEM CA bundle: require client certificates it signed (mutual TLS)' },
   { key: 'shutdownGraceMs', flag: '--shutdown-grace-ms <ms>', env: 'NAMESERVER_SHUTDOWN_GRACE_MS', help: 'at shutdown, open calls get this long before connections are cut' },
 ];
 
@@ -57,8 +64,10 @@ export function parseConfig(argv: string[]): Config {
     .showHelpAfterError();
   for (const s of SPECS) {
     const o = new Option(s.flag, s.help).env(s.env).default(DEFAULT_CONFIG[s.key]);
-    const parse: (v: string) => string | number = s.key === 'listen' ? parseListen : parseNonNegativeInt(s.flag.split(' ')[0]!);
-    o.argParser(parse);
+    if (typeof DEFAULT_CONFIG[s.key] === 'number' || s.key === 'listen') {
+      const parse: (v: string) => string | number = s.key === 'listen' ? parseListen : parseNonNegativeInt(s.flag.split(' ')[0]!);
+      o.argParser(parse);
+    }
     program.addOption(o);
   }
   program.parse(argv);

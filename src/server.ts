@@ -25,6 +25,9 @@ import { StreamTracker } from './network/handler';
 import { routeQueryService } from './network/route-query';
 import { RouteWatchHub } from './network/route-watch';
 import { ClusterWatchHub } from './network/cluster-watch';
+import { CommandDispatcher } from './network/commands';
+import { Guard } from './network/auth';
+import { readFileSync } from 'node:fs';
 import { toStatus } from './network/status';
 import { WarmUp } from './warmup';
 
@@ -32,6 +35,17 @@ import { WarmUp } from './warmup';
 export const PROTO_DIR = path.resolve(__dirname, '..', 'proto');
 const PROTO_FILES = ['admin', 'broker_registry', 'common', 'route_query'].map((f) => `nameserver/v1/${f}.proto`);
 const SERVICE_NAMES = ['nameserver.v1.BrokerRegistry', 'nameserver.v1.RouteQuery', 'nameserver.v1.Admin'];
+
+/** Plaintext, TLS, or mutual TLS, from the configured PEM files. */
+export function serverCredentials(c: Readonly<Config>): grpc.ServerCredentials {
+  if (!c.tlsCertFile && !c.tlsKeyFile) {
+    if (c.tlsClientCaFile) throw new Error('--tls-client-ca needs --tls-cert and --tls-key');
+    return grpc.ServerCredentials.createInsecure();
+  }
+  if (!c.tlsCertFile || !c.tlsKeyFile) throw new Error('TLS needs both --tls-cert and --tls-key');
+  const ca = c.tlsClientCaFile ? readFileSync(c.tlsClientCaFile) : null;
+  return grpc.ServerCredentials.createSsl(ca, [{ cert_chain: readFileSync(c.tlsCertFile), private_key: readFileSync(c.tlsKeyFile) }], ca !== null);
+}
 
 /** A running (or runnable) NameServer. */
 export class NameServer {
@@ -42,6 +56,7 @@ export class NameServer {
   readonly sessions = new SessionDirectory();
   readonly routeWatch: RouteWatchHub;
   readonly clusterWatch: ClusterWatchHub;
+  readonly commands: CommandDispatcher;
   private readonly server: grpc.Server;
   private readonly health = new HealthImplementation({ '': 'NOT_SERVING' });
   private readonly startedAtMs = Date.now();
@@ -68,8 +83,12 @@ export class NameServer {
       serverId: this.serverId,
     });
     this.clusterWatch = new ClusterWatchHub(this.registry, config.watchStallTimeoutMs);
+    const guard = new Guard({ broker: config.brokerToken, admin: config.adminToken, client: config.clientToken });
+    this.commands = new CommandDispatcher(this.sessions);
     const deps: ServiceDeps = {
       config,
+      guard,
+      commands: this.commands,
       routeWatch: this.routeWatch,
       clusterWatch: this.clusterWatch,
       registry: this.registry,
@@ -79,9 +98,9 @@ export class NameServer {
       serverId: this.serverId,
       startedAtMs: this.startedAtMs,
     };
-    this.server.addService(BrokerRegistryService, brokerRegistryService(deps));
-    this.server.addService(acceptingEncoded(RouteQueryService), routeQueryService(deps));
-    this.server.addService(acceptingEncoded(AdminService), adminService(deps));
+    this.server.addService(BrokerRegistryService, guard.protect(BrokerRegistryService, brokerRegistryService(deps), 'broker'));
+    this.server.addService(acceptingEncoded(RouteQueryService), guard.protect(RouteQueryService, routeQueryService(deps), 'client'));
+    this.server.addService(acceptingEncoded(AdminService), guard.protect(AdminService, adminService(deps), 'admin'));
     this.health.addToServer(this.server);
     const reflected = protoLoader.loadSync([...PROTO_FILES, path.basename(healthProtoPath)], {
       includeDirs: [PROTO_DIR, path.dirname(healthProtoPath)],
@@ -98,7 +117,7 @@ export class NameServer {
   /** Bind and start serving. Resolves with the bound port (useful with port 0). */
   async start(): Promise<number> {
     this.boundPort = await new Promise<number>((resolve, reject) =>
-      this.server.bindAsync(this.config.listen, grpc.ServerCredentials.createInsecure(), (err, port) =>
+      this.server.bindAsync(this.config.listen, serverCredentials(this.config), (err, port) =>
         err ? reject(err) : resolve(port),
       ),
     );

@@ -20,6 +20,29 @@ export type ErrorKind =
 /** Base class of every error the NameServer reports to a caller on purpose. */
 export abstract class DomainError extends Error {
   abstract readonly kind: ErrorKind;
+  /** Structured detail for the caller beyond the message (sent as binary trailing metadata). */
+  readonly detail?: { key: string; bytes: Uint8Array };
+}
+
+/** A write that not every target broker applied. `detail` carries the encoded per-broker results. */
+export class WriteIncomplete extends DomainError {
+  constructor(
+    readonly kind: ErrorKind,
+    message: string,
+    override readonly detail: { key: string; bytes: Uint8Array },
+  ) {
+    super(message);
+  }
+}
+
+/** The caller gave no credentials, or credentials no role accepts. */
+export class Unauthenticated extends DomainError {
+  readonly kind = 'unauthenticated';
+}
+
+/** The caller is known but may not do this. */
+export class PermissionDenied extends DomainError {
+  readonly kind = 'permission-denied';
 }
 
 /** A request field is missing, malformed or out of range. `field` is the proto path, e.g. `topics[3].name`. */

@@ -10,6 +10,7 @@ import type { ConnectRequest, ConnectResponse } from '../../generated/nameserver
 import { DomainError, FailedPrecondition, InvalidArgument, Superseded } from '../metadata/errors';
 import { brokerRef, type BrokerKey, type BrokerRef } from '../metadata/types';
 import {
+  checkCommandResult,
   checkHeartbeatRequest,
   checkRegisterBrokerRequest,
   checkReportDeltaRequest,
@@ -163,7 +164,8 @@ export class BrokerSession {
         return;
       }
       case 'commandResult':
-        // Routed to the pending admin write (issue #5); until then results are acknowledged only.
+        checkCommandResult(body.commandResult);
+        this.deps.commands.resolve(this.ref.key, body.commandResult);
         this.ack(m.seq, '', true, false);
         return;
     }

@@ -5,6 +5,8 @@ import type { WarmUp } from '../warmup';
 import type { StreamTracker } from './handler';
 import type { SessionDirectory } from './broker-session';
 import type { ClusterWatchHub } from './cluster-watch';
+import type { CommandDispatcher } from './commands';
+import type { Guard } from './auth';
 import type { RouteWatchHub } from './route-watch';
 
 /** Shared dependencies of the three services. */
@@ -16,6 +18,8 @@ export interface ServiceDeps {
   readonly sessions: SessionDirectory;
   readonly routeWatch: RouteWatchHub;
   readonly clusterWatch: ClusterWatchHub;
+  readonly commands: CommandDispatcher;
+  readonly guard: Guard;
   /** Random id of this process, so clients and brokers can tell replicas and restarts apart. */
   readonly serverId: string;
   readonly startedAtMs: number;

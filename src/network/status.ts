@@ -41,7 +41,9 @@ export type StatusObject = Partial<ServiceError> & { code: status; details: stri
 /** Map any thrown value to the status the caller sees. `rpc` names the method for the log. */
 export function toStatus(err: unknown, rpc: string): StatusObject {
   if (err instanceof DomainError) {
-    return { code: CODES[err.kind], details: `${PREFIX[err.kind]}: ${err.message}`, metadata: new Metadata() };
+    const metadata = new Metadata();
+    if (err.detail) metadata.set(err.detail.key, Buffer.from(err.detail.bytes));
+    return { code: CODES[err.kind], details: `${PREFIX[err.kind]}: ${err.message}`, metadata };
   }
   log.error({ rpc, err }, 'internal error');
   return { code: status.INTERNAL, details: 'internal error (logged on the server)', metadata: new Metadata() };
