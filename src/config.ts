@@ -45,6 +45,8 @@ export interface Config {
   adminToken: string;
   /** Bearer token clients must present on RouteQuery (empty: none required). */
   clientToken: string;
+  /** Other NameServer replicas (comma-separated host:port) that CheckReplicas compares with by default. */
+  peers: string;
   /** PEM certificate chain file: serve TLS when set (with tlsKeyFile). */
   tlsCertFile: string;
   /** PEM private key file of tlsCertFile. */
@@ -75,6 +77,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   brokerToken: '',
   adminToken: '',
   clientToken: '',
+  peers: '',
   tlsCertFile: '',
   tlsKeyFile: '',
   tlsClientCaFile: '',

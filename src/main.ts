@@ -36,6 +36,7 @@ const SPECS: Spec[] = [
   { key: 'brokerToken', flag: '--broker-token <token>', env: 'NAMESERVER_BROKER_TOKEN', help: 'bearer token required on BrokerRegistry (empty: none)' },
   { key: 'adminToken', flag: '--admin-token <token>', env: 'NAMESERVER_ADMIN_TOKEN', help: 'bearer token required on Admin (empty: none, and writes only from loopback)' },
   { key: 'clientToken', flag: '--client-token <token>', env: 'NAMESERVER_CLIENT_TOKEN', help: 'bearer token required on RouteQuery (empty: none)' },
+  { key: 'peers', flag: '--peers <host:port,...>', env: 'NAMESERVER_PEERS', help: 'other replicas CheckReplicas compares with by default' },
   { key: 'tlsCertFile', flag: '--tls-cert <file>', env: 'NAMESERVER_TLS_CERT', help: 'PEM certificate chain: serve TLS' },
   { key: 'tlsKeyFile', flag: '--tls-key <file>', env: 'NAMESERVER_TLS_KEY', help: 'PEM private key of --tls-cert' },
   { key: 'tlsClientCaFile', flag: '--tls-client-ca <file>', env: 'NAMESERVER_TLS_CLIENT_CA', help: 'PEM CA bundle: require client certificates it signed (mutual TLS)' },

@@ -21,11 +21,13 @@ import {
   listRouteVersions,
   listTopics,
 } from '../metadata/cluster-view';
-import { GroupNotFound, NotImplementedYet } from '../metadata/errors';
+import { GroupNotFound } from '../metadata/errors';
+import { checkReplicas } from './replica-check';
 import { createTargets, existingTargets, replicaSetTargets, type TargetSpec } from '../metadata/write-targets';
 import type { BrokerRef } from '../metadata/types';
 import { requireAllOk } from './commands';
 import {
+  checkCheckReplicasRequest,
   checkCreateGroupRequest,
   checkCreateTopicRequest,
   checkDeleteGroupRequest,
@@ -78,10 +80,6 @@ export function adminService(deps: ServiceDeps): AdminServer {
     return requireAllOk(what, { results } as R, (x) => encode.encode(x).finish());
   };
   const spec = (req: TargetSpec) => ({ cluster: req.cluster, brokerNames: req.brokerNames });
-  const later = (rpc: string, issue: number) =>
-    unary<unknown, never>(rpc, () => {
-      throw new NotImplementedYet(rpc, issue);
-    });
   return {
     getClusterInfo: unary('GetClusterInfo', () => ({
       serverId,
@@ -173,6 +171,12 @@ export function adminService(deps: ServiceDeps): AdminServer {
       checkListRouteVersionsRequest(req);
       return listRouteVersions(r, req, serverId, warmup.active);
     }),
-    checkReplicas: later('CheckReplicas', 8),
+    checkReplicas: unary('CheckReplicas', (req, call) => {
+      checkCheckReplicasRequest(req);
+      // Addresses from the caller make this replica open connections: only for callers allowed to write.
+      if (req.nameservers.length > 0) deps.guard.adminWrite(call);
+      const peers = req.nameservers.length > 0 ? req.nameservers : config.peers.split(',').map((p) => p.trim()).filter(Boolean);
+      return checkReplicas({ registry: r, serverId, warmingUp: warmup.active, config }, peers, req.topics, deadline(call));
+    }),
   };
 }
