@@ -101,10 +101,24 @@ export class NameServer {
     this.server.addService(BrokerRegistryService, guard.protect(BrokerRegistryService, brokerRegistryService(deps), 'broker'));
     this.server.addService(acceptingEncoded(RouteQueryService), guard.protect(RouteQueryService, routeQueryService(deps), 'client'));
     this.server.addService(acceptingEncoded(AdminService), guard.protect(AdminService, adminService(deps), 'admin'));
-    this.health.addToServer(this.server);
-    const reflected = protoLoader.loadSync([...PROTO_FILES, path.basename(healthProtoPath)], {
-      includeDirs: [PROTO_DIR, path.dirname(healthProtoPath)],
-    });
+    // Health Watch streams are tracked like ours, so shutdown ends them (after they saw NOT_SERVING)
+    // instead of waiting for the shutdown grace.
+    this.health.addToServer({
+      addService: (service: grpc.ServiceDefinition, impl: grpc.UntypedServiceImplementation) =>
+        this.server.addService(service, {
+          ...impl,
+          watch: (call: grpc.ServerWritableStream<unknown, unknown>) => {
+            this.streams.add(call);
+            (impl.watch as grpc.handleServerStreamingCall<unknown, unknown>)(call);
+          },
+        }),
+    } as unknown as Parameters<HealthImplementation['addToServer']>[0]);
+    // Reflection describes our services, health, and itself (grpcurl lists what reflection knows).
+    const reflectionProtoDir = path.join(path.dirname(require.resolve('@grpc/reflection/package.json')), 'build', 'proto');
+    const reflected = protoLoader.loadSync(
+      [...PROTO_FILES, path.basename(healthProtoPath), 'grpc/reflection/v1/reflection.proto', 'grpc/reflection/v1alpha/reflection.proto'],
+      { includeDirs: [PROTO_DIR, path.dirname(healthProtoPath), reflectionProtoDir] },
+    );
     new ReflectionService(reflected).addToServer(this.server);
     this.warmup.on('done', () => this.setServing('SERVING'));
   }
