@@ -45,6 +45,8 @@ export interface Config {
   adminToken: string;
   /** Bearer token clients must present on RouteQuery (empty: none required). */
   clientToken: string;
+  /** host:port of the operations HTTP server (/metrics, /readyz, console); empty: off. */
+  httpListen: string;
   /** Other NameServer replicas (comma-separated host:port) that CheckReplicas compares with by default. */
   peers: string;
   /** PEM certificate chain file: serve TLS when set (with tlsKeyFile). */
@@ -77,6 +79,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   brokerToken: '',
   adminToken: '',
   clientToken: '',
+  httpListen: '',
   peers: '',
   tlsCertFile: '',
   tlsKeyFile: '',

@@ -36,6 +36,7 @@ const SPECS: Spec[] = [
   { key: 'brokerToken', flag: '--broker-token <token>', env: 'NAMESERVER_BROKER_TOKEN', help: 'bearer token required on BrokerRegistry (empty: none)' },
   { key: 'adminToken', flag: '--admin-token <token>', env: 'NAMESERVER_ADMIN_TOKEN', help: 'bearer token required on Admin (empty: none, and writes only from loopback)' },
   { key: 'clientToken', flag: '--client-token <token>', env: 'NAMESERVER_CLIENT_TOKEN', help: 'bearer token required on RouteQuery (empty: none)' },
+  { key: 'httpListen', flag: '--http-listen <host:port>', env: 'NAMESERVER_HTTP_LISTEN', help: 'operations HTTP server: /metrics (Prometheus), /readyz (empty: off)' },
   { key: 'peers', flag: '--peers <host:port,...>', env: 'NAMESERVER_PEERS', help: 'other replicas CheckReplicas compares with by default' },
   { key: 'tlsCertFile', flag: '--tls-cert <file>', env: 'NAMESERVER_TLS_CERT', help: 'PEM certificate chain: serve TLS' },
   { key: 'tlsKeyFile', flag: '--tls-key <file>', env: 'NAMESERVER_TLS_KEY', help: 'PEM private key of --tls-cert' },
@@ -65,8 +66,9 @@ export function parseConfig(argv: string[]): Config {
     .showHelpAfterError();
   for (const s of SPECS) {
     const o = new Option(s.flag, s.help).env(s.env).default(DEFAULT_CONFIG[s.key]);
-    if (typeof DEFAULT_CONFIG[s.key] === 'number' || s.key === 'listen') {
-      const parse: (v: string) => string | number = s.key === 'listen' ? parseListen : parseNonNegativeInt(s.flag.split(' ')[0]!);
+    const isAddress = s.key === 'listen' || s.key === 'httpListen';
+    if (typeof DEFAULT_CONFIG[s.key] === 'number' || isAddress) {
+      const parse: (v: string) => string | number = isAddress ? (v) => (v === '' && s.key === 'httpListen' ? v : parseListen(v)) : parseNonNegativeInt(s.flag.split(' ')[0]!);
       o.argParser(parse);
     }
     program.addOption(o);

@@ -30,6 +30,10 @@ import { Guard } from './network/auth';
 import { readFileSync } from 'node:fs';
 import { toStatus } from './network/status';
 import { WarmUp } from './warmup';
+import { Metrics } from './metrics';
+import { instrument } from './network/instrument';
+import { startHttp } from './http';
+import type http from 'node:http';
 
 /** Directory of the .proto files (served by reflection). */
 export const PROTO_DIR = path.resolve(__dirname, '..', 'proto');
@@ -61,11 +65,25 @@ export class NameServer {
   private readonly health = new HealthImplementation({ '': 'NOT_SERVING' });
   private readonly startedAtMs = Date.now();
   private stopping: Promise<void> | undefined;
+  readonly metrics: Metrics;
+  private http: http.Server | undefined;
+  private httpPortBound = 0;
   private boundPort = 0;
 
   constructor(readonly config: Readonly<Config>) {
-    this.registry = new Registry(config);
+    // Closures read fields assigned below; they only run once the server is serving.
+    this.registry = new Registry({ ...config, onReport: (kind, n) => this.metrics.reportTopics.observe({ kind }, n) });
     this.warmup = new WarmUp(config.warmupMs);
+    this.metrics = new Metrics({
+      registry: this.registry,
+      warmup: this.warmup,
+      sessions: () => this.sessions.size,
+      watchStreams: () => this.routeWatch.size,
+      watchSubscriptions: () => this.routeWatch.subscriptions(),
+      clusterWatchers: () => this.clusterWatch.size,
+      openStreams: () => this.streams.size,
+      pendingCommands: () => this.commands.size,
+    });
     this.server = new grpc.Server({
       'grpc.max_receive_message_length': config.maxMessageBytes,
       'grpc.max_send_message_length': config.maxMessageBytes,
@@ -81,6 +99,7 @@ export class NameServer {
       maxSubscriptionsPerStream: config.maxSubscriptionsPerStream,
       maxBatchBytes: 256 * 1024,
       serverId: this.serverId,
+      metrics: this.metrics,
     });
     this.clusterWatch = new ClusterWatchHub(this.registry, config.watchStallTimeoutMs);
     const guard = new Guard({ broker: config.brokerToken, admin: config.adminToken, client: config.clientToken });
@@ -98,9 +117,12 @@ export class NameServer {
       serverId: this.serverId,
       startedAtMs: this.startedAtMs,
     };
-    this.server.addService(BrokerRegistryService, guard.protect(BrokerRegistryService, brokerRegistryService(deps), 'broker'));
-    this.server.addService(acceptingEncoded(RouteQueryService), guard.protect(RouteQueryService, routeQueryService(deps), 'client'));
-    this.server.addService(acceptingEncoded(AdminService), guard.protect(AdminService, adminService(deps), 'admin'));
+    // Each service: handlers → auth check → metrics (outermost, so refused calls are counted too).
+    const serve = <S extends grpc.UntypedServiceImplementation>(def: grpc.ServiceDefinition, impl: S, role: 'broker' | 'client' | 'admin') =>
+      this.server.addService(def, instrument(def, guard.protect(def, impl, role), this.metrics));
+    serve(BrokerRegistryService, brokerRegistryService(deps), 'broker');
+    serve(acceptingEncoded(RouteQueryService), routeQueryService(deps), 'client');
+    serve(acceptingEncoded(AdminService), adminService(deps), 'admin');
     // Health Watch streams are tracked like ours, so shutdown ends them (after they saw NOT_SERVING)
     // instead of waiting for the shutdown grace.
     this.health.addToServer({
@@ -123,6 +145,11 @@ export class NameServer {
     this.warmup.on('done', () => this.setServing('SERVING'));
   }
 
+  /** The bound port of the operations HTTP server (0 when off). */
+  get httpPort(): number {
+    return this.httpPortBound;
+  }
+
   /** The bound port (after start). */
   get port(): number {
     return this.boundPort;
@@ -135,6 +162,11 @@ export class NameServer {
         err ? reject(err) : resolve(port),
       ),
     );
+    if (this.config.httpListen) {
+      const h = await startHttp(this.config.httpListen, this.metrics, () => !this.warmup.active && !this.stopping);
+      this.http = h.server;
+      this.httpPortBound = h.port;
+    }
     this.setServing(this.warmup.active ? 'NOT_SERVING' : 'SERVING');
     log.info({ listen: this.config.listen, port: this.boundPort, serverId: this.serverId, warmupMs: this.config.warmupMs }, 'NameServer listening');
     return this.boundPort;
@@ -153,6 +185,8 @@ export class NameServer {
     this.streams.endAll(toStatus(new ShuttingDown(), 'shutdown'));
     this.registry.close();
     this.routeWatch.close();
+    this.http?.close();
+    this.http?.closeAllConnections();
     await new Promise<void>((resolve) => {
       const force = setTimeout(() => {
         log.warn('shutdown grace elapsed: closing remaining connections');

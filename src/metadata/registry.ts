@@ -30,6 +30,8 @@ export interface RegistryOptions {
   chunkTimeoutMs: number;
   /** Most chunked registrations assembled at once. */
   maxPendingChunkedReports?: number;
+  /** Observer of applied reports and their sizes in topics (metrics). */
+  onReport?: (kind: 'full' | 'delta', topics: number) => void;
 }
 
 /** Who sends a registration: a unary call, or a Connect stream (with its session once it has one). */
@@ -105,6 +107,7 @@ export class Registry {
     );
     const changed = new Set<string>();
     if (!alreadyHeld) {
+      this.opts.onReport?.('full', report.topics.length);
       this.topics.replaceBroker(ref.key, report.topics, changed);
       this.groups.replaceBroker(ref.key, report.groups, new Set());
       this.brokers.setCounter(ref.key, dv.counter);
@@ -131,6 +134,7 @@ export class Registry {
     if (held.counter !== req.baseCounter) {
       return `base_counter ${req.baseCounter} is not the data version held (${held.counter}): a delta was lost`;
     }
+    this.opts.onReport?.('delta', req.upsertTopics.length + req.deleteTopics.length);
     const changed = new Set<string>();
     this.topics.delete(ref.key, req.deleteTopics, changed);
     this.topics.upsert(ref.key, req.upsertTopics, changed);

@@ -25,6 +25,9 @@ export interface CoalescingWriterOptions {
   maxBatchBytes: number;
   /** Messages written but not yet let out by flow control before the writer waits (default 1). */
   maxInFlight?: number;
+  /** Observers of written messages and coalesced marks (metrics). */
+  onWritten?: () => void;
+  onCoalesced?: () => void;
   /** How long the sink may stay blocked before `onStall`. */
   stallTimeoutMs: number;
   onStall: () => void;
@@ -66,6 +69,7 @@ export class CoalescingWriter<K> {
     if (this.closed) return;
     if (this.dirty.has(key)) {
       this.coalesced++;
+      this.opts.onCoalesced?.();
       return;
     }
     this.dirty.add(key);
@@ -126,6 +130,7 @@ export class CoalescingWriter<K> {
 
   private write(parts: Buffer[], size: number): void {
     this.written++;
+    this.opts.onWritten?.();
     this.inFlight++;
     const ok = this.sink.write(parts.length === 1 ? parts[0]! : Buffer.concat(parts, size), () => {
       this.inFlight--;

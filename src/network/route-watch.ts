@@ -24,6 +24,7 @@ import type { WarmUp } from '../warmup';
 import { CoalescingWriter, type Sink } from './coalescing-writer';
 import { abortStalledStream, endWithStatus } from './handler';
 import { toStatus } from './status';
+import type { Metrics } from '../metrics';
 
 type Call = ServerDuplexStream<WatchRoutesRequest, WatchRoutesResponse>;
 
@@ -34,6 +35,7 @@ export interface RouteWatchOptions {
   maxSubscriptionsPerStream: number;
   maxBatchBytes: number;
   serverId: string;
+  metrics?: Metrics;
 }
 
 /** Watchers by topic; fan-out of route events. */
@@ -68,6 +70,13 @@ export class RouteWatchHub {
   /** Open watch streams. */
   get size(): number {
     return this.watchers.size;
+  }
+
+  /** Topics followed over all streams (explicit subscriptions; all-topics streams count as one). */
+  subscriptions(): number {
+    let n = 0;
+    for (const w of this.watchers) n += w.followed;
+    return n;
   }
 
   /** Serve one WatchRoutes stream. */
@@ -134,7 +143,10 @@ export class RouteWatcher {
       {
         maxBatchBytes: hub.opts.maxBatchBytes,
         stallTimeoutMs: hub.opts.stallTimeoutMs,
+        onWritten: () => hub.opts.metrics?.pushes.inc(),
+        onCoalesced: () => hub.opts.metrics?.coalesced.inc(),
         onStall: () => {
+          hub.opts.metrics?.watchersEnded.inc({ reason: 'stalled' });
           this.close();
           abortStalledStream(
             call,
@@ -153,6 +165,11 @@ export class RouteWatcher {
     this.call.on('close', () => this.close());
     this.call.on('error', () => this.close());
     this.call.on('finish', () => this.close());
+  }
+
+  /** Topics this stream follows explicitly (+1 when it follows all topics). */
+  get followed(): number {
+    return this.subscribed.size + (this.all ? 1 : 0);
   }
 
   /** A followed topic's route changed or was removed. */

@@ -1,0 +1,85 @@
+/**
+ * Prometheus metrics (prom-client), one registry per NameServer so several servers can live in one
+ * process (tests). Gauges are read from the managers at scrape time (no bookkeeping on hot paths);
+ * counters and histograms are fed by the RPC instrumentation and the push writers.
+ */
+import * as prom from 'prom-client';
+import type { Registry as MetadataRegistry } from './metadata/registry';
+import type { WarmUp } from './warmup';
+
+/** What the gauges read. */
+export interface MetricSources {
+  registry: MetadataRegistry;
+  warmup: WarmUp;
+  sessions: () => number;
+  watchStreams: () => number;
+  watchSubscriptions: () => number;
+  clusterWatchers: () => number;
+  openStreams: () => number;
+  pendingCommands: () => number;
+}
+
+/** The NameServer's metrics. */
+export class Metrics {
+  readonly registry = new prom.Registry();
+  readonly rpcs: prom.Counter<'method' | 'code'>;
+  readonly rpcSeconds: prom.Histogram<'method'>;
+  readonly pushes: prom.Counter;
+  readonly coalesced: prom.Counter;
+  readonly watchersEnded: prom.Counter<'reason'>;
+  readonly reportTopics: prom.Histogram<'kind'>;
+
+  constructor(src: MetricSources) {
+    const r = this.registry;
+    prom.collectDefaultMetrics({ register: r, prefix: 'nameserver_' });
+    const gauge = (name: string, help: string, read: () => number) =>
+      new prom.Gauge({ name, help, registers: [r], collect() { this.set(read()); } });
+    new prom.Gauge({
+      name: 'nameserver_brokers',
+      help: 'Registered brokers by session kind (stream: Connect; lease: unary with heartbeats).',
+      labelNames: ['session_kind'],
+      registers: [r],
+      collect() {
+        let stream = 0;
+        let lease = 0;
+        for (const b of src.registry.brokers.all()) b.sessionKind === 'stream' ? stream++ : lease++;
+        this.set({ session_kind: 'stream' }, stream);
+        this.set({ session_kind: 'lease' }, lease);
+      },
+    });
+    gauge('nameserver_broker_sessions', 'Open broker Connect sessions.', src.sessions);
+    gauge('nameserver_topics', 'Topics with a route.', () => src.registry.routes.size);
+    gauge('nameserver_topic_broker_entries', 'Topic-on-broker entries reported.', () => src.registry.topics.entryCount());
+    gauge('nameserver_groups', 'Distinct consumer groups.', () => src.registry.groups.size);
+    gauge('nameserver_instances', 'Distinct client instances reported by brokers.', () => src.registry.instances.stats().instances);
+    gauge('nameserver_watch_streams', 'Open WatchRoutes streams.', src.watchStreams);
+    gauge('nameserver_watch_subscriptions', 'Topics followed over all WatchRoutes streams.', src.watchSubscriptions);
+    gauge('nameserver_cluster_watchers', 'Open WatchCluster streams.', src.clusterWatchers);
+    gauge('nameserver_open_streams', 'Open server streams of every kind.', src.openStreams);
+    gauge('nameserver_pending_commands', 'Admin write commands waiting for a broker result.', src.pendingCommands);
+    gauge('nameserver_warming_up', '1 while this replica is warming up.', () => (src.warmup.active ? 1 : 0));
+    this.rpcs = new prom.Counter({ name: 'nameserver_rpc_total', help: 'RPCs by method and status code.', labelNames: ['method', 'code'], registers: [r] });
+    this.rpcSeconds = new prom.Histogram({
+      name: 'nameserver_rpc_duration_seconds',
+      help: 'Unary RPC latency by method.',
+      labelNames: ['method'],
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
+      registers: [r],
+    });
+    this.pushes = new prom.Counter({ name: 'nameserver_watch_messages_total', help: 'Messages written to watch streams.', registers: [r] });
+    this.coalesced = new prom.Counter({ name: 'nameserver_watch_coalesced_total', help: 'Route changes absorbed by a change already pending for the same subscriber and topic.', registers: [r] });
+    this.watchersEnded = new prom.Counter({ name: 'nameserver_watchers_ended_total', help: 'Watch streams the server ended, by reason.', labelNames: ['reason'], registers: [r] });
+    this.reportTopics = new prom.Histogram({
+      name: 'nameserver_report_topics',
+      help: 'Topics per broker report (full registration or delta).',
+      labelNames: ['kind'],
+      buckets: [1, 10, 100, 1_000, 10_000, 100_000],
+      registers: [r],
+    });
+  }
+
+  /** The text exposition. */
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+}

@@ -1,0 +1,67 @@
+/** The operations HTTP port: Prometheus metrics scraped and parsed, and readiness following warm-up. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { status } from '@grpc/grpc-js';
+import { call, rejectsWith, startServer } from '../helpers/server';
+import { WatchProbe } from '../helpers/watch';
+import { report } from '../fixtures/reports';
+
+/** Parse the Prometheus text format into `name{k="v",...}` → value (labels sorted). */
+function parseProm(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)$/.exec(line);
+    assert.ok(m, `not a sample line: ${line}`);
+    const labels = m[3] ? [...m[3].matchAll(/([a-zA-Z_]\w*)="((?:[^"\\]|\\.)*)"/g)].map((x) => `${x[1]}="${x[2]}"`).sort().join(',') : '';
+    out.set(labels ? `${m[1]}{${labels}}` : m[1]!, Number(m[4]));
+  }
+  return out;
+}
+
+test('/metrics reports brokers, topics, watches, RPCs by method and code, and report sizes', async () => {
+  const s = await startServer({ httpListen: '127.0.0.1:0' });
+  try {
+    await call(s.brokers, 'registerBroker', report('m1', 0, ['ma', 'mb']));
+    await call(s.routes, 'getRoute', { topic: 'ma' });
+    await rejectsWith(call(s.routes, 'getRoute', { topic: 'nope' }), status.NOT_FOUND);
+    const w = new WatchProbe(s.routes);
+    w.subscribe('ma', 'mb', 'mc');
+    await w.until((p) => p.events.length === 2);
+    const res = await fetch(`http://127.0.0.1:${s.server.httpPort}/metrics`);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type')!, /text\/plain/);
+    const m = parseProm(await res.text());
+    assert.equal(m.get('nameserver_brokers{session_kind="lease"}'), 1);
+    assert.equal(m.get('nameserver_brokers{session_kind="stream"}'), 0);
+    assert.equal(m.get('nameserver_topics'), 2);
+    assert.equal(m.get('nameserver_watch_streams'), 1);
+    assert.equal(m.get('nameserver_watch_subscriptions'), 3);
+    assert.equal(m.get('nameserver_warming_up'), 0);
+    assert.equal(m.get('nameserver_rpc_total{code="OK",method="GetRoute"}'), 1);
+    assert.equal(m.get('nameserver_rpc_total{code="NOT_FOUND",method="GetRoute"}'), 1);
+    assert.equal(m.get('nameserver_rpc_total{code="OK",method="RegisterBroker"}'), 1);
+    assert.equal(m.get('nameserver_rpc_duration_seconds_count{method="GetRoute"}'), 2);
+    assert.equal(m.get('nameserver_report_topics_sum{kind="full"}'), 2);
+    assert.ok((m.get('nameserver_watch_messages_total') ?? 0) >= 1);
+    assert.ok((m.get('nameserver_process_resident_memory_bytes') ?? 0) > 0);
+    w.close();
+    assert.equal((await fetch(`http://127.0.0.1:${s.server.httpPort}/readyz`)).status, 200);
+    assert.equal((await fetch(`http://127.0.0.1:${s.server.httpPort}/nope`)).status, 404);
+  } finally {
+    await s.stop();
+  }
+});
+
+test('readiness and the warm-up gauge follow the warm-up', async () => {
+  const s = await startServer({ httpListen: '127.0.0.1:0', warmupMs: 60_000 });
+  try {
+    const base = `http://127.0.0.1:${s.server.httpPort}`;
+    assert.equal((await fetch(`${base}/readyz`)).status, 503);
+    assert.equal(parseProm(await (await fetch(`${base}/metrics`)).text()).get('nameserver_warming_up'), 1);
+    s.server.warmup.finish();
+    assert.equal((await fetch(`${base}/readyz`)).status, 200);
+  } finally {
+    await s.stop();
+  }
+});
