@@ -5,10 +5,13 @@
  *
  * What the client is sent for a followed topic, when its turn comes:
  * - a route whose version differs from the one the client holds → UPDATED (and the client now holds it);
- * - no route, while the client holds a version → REMOVED, except during warm-up for a topic this
- *   replica has never seen (it may simply not have been reported yet);
+ * - no route, while the client holds a version → REMOVED;
  * - otherwise nothing: a client that re-subscribes with the versions it holds (after a failover) gets
  *   zero bytes for routes that did not change.
+ * During warm-up, a version the client brought from another replica (a failover) is left alone:
+ * this replica may have heard from only some brokers yet, and must not replace a complete route with a
+ * shrunken one or announce a removal. Such topics are re-checked when warm-up ends. Routes this
+ * replica itself sent to the client are followed as usual, warm-up or not.
  * After each request, and every `watchProgressIntervalMs`, a progress message follows the events.
  */
 import type { ServerDuplexStream } from '@grpc/grpc-js';
@@ -128,6 +131,8 @@ export class RouteWatcher {
   private readonly subscribed = new Set<TopicName>();
   /** Version the client holds, per topic (absent: none). */
   private readonly held = new Map<TopicName, string>();
+  /** Topics whose held version came from the client, not from this replica (see the module comment). */
+  private readonly foreign = new Set<TopicName>();
   private all = false;
   private closed = false;
   private readonly writer: CoalescingWriter<TopicName>;
@@ -184,7 +189,7 @@ export class RouteWatcher {
 
   /** Re-check every topic the client holds a version of (warm-up just ended). */
   recheckHeld(): void {
-    for (const t of this.held.keys()) if (!this.hub.routes.get(t)) this.writer.mark(t);
+    for (const t of this.foreign) this.writer.mark(t);
   }
 
   private onRequest(req: WatchRoutesRequest): void {
@@ -196,6 +201,7 @@ export class RouteWatcher {
         this.hub.unfollow(this, t);
         if (!this.all) {
           this.held.delete(t);
+          this.foreign.delete(t);
           this.writer.forget(t);
         }
       }
@@ -207,8 +213,13 @@ export class RouteWatcher {
           this.subscribed.add(topic);
           if (!this.all) this.hub.follow(this, topic);
         }
-        if (version) this.held.set(topic, version);
-        else this.held.delete(topic);
+        if (version) {
+          this.held.set(topic, version);
+          this.foreign.add(topic);
+        } else {
+          this.held.delete(topic);
+          this.foreign.delete(topic);
+        }
         this.writer.mark(topic);
       }
       if (req.allTopics && !this.all) {
@@ -228,13 +239,17 @@ export class RouteWatcher {
     if (!this.all && !this.subscribed.has(topic)) return undefined;
     const entry = this.hub.routes.get(topic);
     const have = this.held.get(topic);
+    if (entry?.version === have) {
+      this.foreign.delete(topic); // the client's version is ours: follow it as usual from now on
+      return undefined;
+    }
+    if (have !== undefined && this.foreign.has(topic) && this.hub.warmup.active) return undefined;
+    this.foreign.delete(topic);
     if (entry) {
-      if (entry.version === have) return undefined;
       this.held.set(topic, entry.version);
       return entry.updateEventBytes;
     }
     if (have === undefined) return undefined;
-    if (this.hub.warmup.active && !this.hub.routes.wasSeen(topic)) return undefined;
     this.held.delete(topic);
     return removedEventBytes(topic);
   }

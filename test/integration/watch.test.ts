@@ -221,6 +221,55 @@ describe('warm-up', () => {
   });
 });
 
+describe('warm-up and failover', () => {
+  test('a client failing over to a warming replica keeps its complete route: no shrunken route until warm-up ends', async () => {
+    // The client's version comes from a warm replica that heard from both brokers.
+    const warm = await startServer();
+    const fresh = await startServer({ warmupMs: 60_000 });
+    try {
+      await call(warm.brokers, 'registerBroker', report('fo-1', 0, ['shared']));
+      await call(warm.brokers, 'registerBroker', report('fo-2', 0, ['shared']));
+      const full = (await call(warm.routes, 'getRoute', { topic: 'shared' })).route!;
+      // The restarted replica has heard from one broker so far.
+      await call(fresh.brokers, 'registerBroker', report('fo-1', 0, ['shared']));
+      const p = new WatchProbe(fresh.routes);
+      p.subscribe({ topic: 'shared', version: full.version });
+      await p.synced();
+      await call(fresh.brokers, 'registerBroker', report('fo-3', 0, ['other']));
+      await p.synced();
+      assert.equal(p.routeMessages, 0, 'no shrunken route pushed during warm-up');
+      // The second broker re-registers: the routes agree again, still nothing to send.
+      await call(fresh.brokers, 'registerBroker', report('fo-2', 0, ['shared']));
+      fresh.server.warmup.finish();
+      await p.synced();
+      assert.equal(p.routeMessages, 0, 'the versions agree: zero bytes');
+      // After warm-up, changes flow as usual.
+      await call(fresh.brokers, 'unregisterBroker', { cluster: 'c1', brokerName: 'fo-2', brokerId: 0, epoch: '' });
+      await p.until((x) => x.latest('shared')?.route?.brokers.length === 1);
+      p.close();
+    } finally {
+      await warm.stop();
+      await fresh.stop();
+    }
+  });
+
+  test('held versions that differ are delivered when warm-up ends', async () => {
+    const fresh = await startServer({ warmupMs: 60_000 });
+    try {
+      await call(fresh.brokers, 'registerBroker', report('wu-1', 0, ['partial']));
+      const p = new WatchProbe(fresh.routes);
+      p.subscribe({ topic: 'partial', version: 'version-from-elsewhere' }, { topic: 'gone', version: 'v' });
+      await p.synced();
+      assert.equal(p.routeMessages, 0);
+      fresh.server.warmup.finish();
+      await p.until((x) => x.latest('partial')?.type === UPDATED && x.latest('gone')?.type === REMOVED);
+      p.close();
+    } finally {
+      await fresh.stop();
+    }
+  });
+});
+
 describe('WatchCluster', () => {
   test('a snapshot, then joins, permission changes and leaves', async () => {
     const s = await startServer();
