@@ -20,7 +20,7 @@ import { adminService } from './network/admin';
 import { brokerRegistryService } from './network/broker-registry';
 import { SessionDirectory } from './network/broker-session';
 import type { ServiceDeps } from './network/deps';
-import { acceptingEncoded } from './network/encoded';
+import { acceptingEncoded, tolerantDecoding } from './network/encoded';
 import { StreamTracker } from './network/handler';
 import { routeQueryService } from './network/route-query';
 import { RouteWatchHub } from './network/route-watch';
@@ -118,11 +118,14 @@ export class NameServer {
       startedAtMs: this.startedAtMs,
     };
     // Each service: handlers → auth check → metrics (outermost, so refused calls are counted too).
-    const serve = <S extends grpc.UntypedServiceImplementation>(def: grpc.ServiceDefinition, impl: S, role: 'broker' | 'client' | 'admin') =>
+    // Definitions: responses may be pre-encoded bytes; undecodable requests become INVALID_ARGUMENT.
+    const serve = <S extends grpc.UntypedServiceImplementation>(service: grpc.ServiceDefinition, impl: S, role: 'broker' | 'client' | 'admin') => {
+      const def = tolerantDecoding(acceptingEncoded(service));
       this.server.addService(def, instrument(def, guard.protect(def, impl, role), this.metrics));
+    };
     serve(BrokerRegistryService, brokerRegistryService(deps), 'broker');
-    serve(acceptingEncoded(RouteQueryService), routeQueryService(deps), 'client');
-    serve(acceptingEncoded(AdminService), adminService(deps), 'admin');
+    serve(RouteQueryService, routeQueryService(deps), 'client');
+    serve(AdminService, adminService(deps), 'admin');
     // Health Watch streams are tracked like ours, so shutdown ends them (after they saw NOT_SERVING)
     // instead of waiting for the shutdown grace.
     this.health.addToServer({

@@ -207,6 +207,31 @@ export class Registry {
     return true;
   }
 
+  /**
+   * Cross-check the managers (for tests and fuzzing): every topic holder is a registered broker, every
+   * route matches the topics reported, and per-broker data belongs to registered brokers. Returns the
+   * problems found (empty when consistent). O(everything): not for hot paths.
+   */
+  checkConsistency(): string[] {
+    const problems: string[] = [];
+    const keys = new Set(this.brokers.all().map((b) => b.key));
+    for (const key of keys) {
+      for (const t of this.topics.namesOf(key)) {
+        if (!this.topics.holders(t)?.has(key)) problems.push(`topic ${t}: broker ${key} reports it but is not a holder`);
+      }
+    }
+    for (const t of this.topics.sortedNames()) {
+      for (const key of this.topics.holders(t)?.keys() ?? []) if (!keys.has(key)) problems.push(`topic ${t}: holder ${key} is not registered`);
+      if (!this.routes.get(t)) problems.push(`topic ${t}: reported but has no route`);
+    }
+    for (const t of this.routes.topicNames()) if (!this.topics.has(t)) problems.push(`route ${t}: no broker reports the topic`);
+    for (const g of this.groups.sortedNames()) {
+      for (const key of this.groups.holders(g)?.keys() ?? []) if (!keys.has(key)) problems.push(`group ${g}: holder ${key} is not registered`);
+    }
+    if (this.positions.stats().brokers > keys.size) problems.push('positions held for more brokers than are registered');
+    return problems;
+  }
+
   /** Stop every timer (shutdown). */
   close(): void {
     this.brokers.close();

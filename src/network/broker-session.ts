@@ -18,7 +18,7 @@ import {
   checkReportPositionsRequest,
 } from '../metadata/validate';
 import type { ServiceDeps } from './deps';
-import { endWithStatus } from './handler';
+import { checkDecoded, endWithStatus } from './handler';
 import { toStatus } from './status';
 
 /** Live Connect sessions by broker, so a newer session can end an older one and commands find them. */
@@ -99,7 +99,7 @@ export class BrokerSession {
     } catch (err) {
       if (err instanceof InvalidArgument || (err instanceof DomainError && err.kind === 'not-found')) {
         // Bad content: say so on this message, keep the session.
-        this.ack(m.seq, toStatus(err, 'Connect').details, false, true);
+        this.ack(typeof m.seq === 'number' ? m.seq : 0, toStatus(err, 'Connect').details, false, true); // m may not have decoded
         return;
       }
       this.close();
@@ -109,6 +109,7 @@ export class BrokerSession {
 
   private handle(m: ConnectRequest): void {
     const { registry, config } = this.deps;
+    checkDecoded(m);
     const body = m.body;
     if (!body) throw new InvalidArgument('body', 'is required (one of register, delta, heartbeat, positions, instances, command_result)');
     if (body.$case === 'register') {

@@ -17,7 +17,7 @@ import type { Registry } from '../metadata/registry';
 import type { BrokerKey } from '../metadata/types';
 import { checkWatchClusterRequest } from '../metadata/validate';
 import { CoalescingWriter, type Sink } from './coalescing-writer';
-import { abortStalledStream } from './handler';
+import { abortStalledStream, checkDecoded } from './handler';
 import { toStatus } from './status';
 
 type Call = ServerWritableStream<WatchClusterRequest, WatchClusterResponse>;
@@ -49,6 +49,7 @@ export class ClusterWatchHub {
 
   /** Serve one WatchCluster stream. */
   serve(call: Call): void {
+    checkDecoded(call.request);
     checkWatchClusterRequest(call.request);
     const w = new ClusterWatcher(call, this);
     this.watchers.add(w);

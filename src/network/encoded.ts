@@ -22,3 +22,31 @@ export function acceptingEncoded<D extends ServiceDefinition>(def: D): D {
 export function encoded<T>(bytes: Buffer): T {
   return bytes as unknown as T;
 }
+
+/**
+ * A request whose bytes are not a valid message of the method's input type. grpc-js would answer
+ * INTERNAL ("Error deserializing request"); deserializers built by `tolerantDecoding` return this
+ * instead, so handlers answer INVALID_ARGUMENT naming the problem.
+ */
+export class UndecodableRequest {
+  constructor(readonly reason: string) {}
+}
+
+/** A service definition whose request deserializers never throw (see UndecodableRequest). */
+export function tolerantDecoding<D extends ServiceDefinition>(def: D): D {
+  const out: Record<string, unknown> = {};
+  for (const [name, method] of Object.entries(def)) {
+    const deserialize = method.requestDeserialize;
+    out[name] = {
+      ...method,
+      requestDeserialize: (b: Buffer) => {
+        try {
+          return deserialize(b);
+        } catch (err) {
+          return new UndecodableRequest(err instanceof Error ? err.message.slice(0, 200) : 'undecodable');
+        }
+      },
+    };
+  }
+  return out as D;
+}

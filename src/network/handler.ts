@@ -14,6 +14,8 @@ import type {
 } from '@grpc/grpc-js';
 import { constants as http2Constants } from 'node:http2';
 import { toStatus, type StatusObject } from './status';
+import { UndecodableRequest } from './encoded';
+import { InvalidArgument } from '../metadata/errors';
 
 /** A unary handler: returns the response (or a promise of it) or throws a DomainError. */
 export type UnaryFn<Req, Res> = (req: Req, call: ServerUnaryCall<Req, Res>) => Res | Promise<Res>;
@@ -23,6 +25,7 @@ export function unary<Req, Res>(rpc: string, fn: UnaryFn<Req, Res>): handleUnary
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
     let result: Res | Promise<Res>;
     try {
+      checkDecoded(call.request);
       result = fn(call.request, call);
     } catch (err) {
       callback(toStatus(err, rpc));
@@ -37,6 +40,11 @@ export function unary<Req, Res>(rpc: string, fn: UnaryFn<Req, Res>): handleUnary
       callback(null, result);
     }
   };
+}
+
+/** Throw INVALID_ARGUMENT for a request whose bytes did not decode (see tolerantDecoding). */
+export function checkDecoded(req: unknown): void {
+  if (req instanceof UndecodableRequest) throw new InvalidArgument('request', `is not a valid protobuf message of this method's type (${req.reason})`);
 }
 
 /** Any server-side stream call the tracker can end. */

@@ -25,7 +25,7 @@ import type { TopicName } from '../metadata/types';
 import { checkWatchRoutesRequest } from '../metadata/validate';
 import type { WarmUp } from '../warmup';
 import { CoalescingWriter, type Sink } from './coalescing-writer';
-import { abortStalledStream, endWithStatus } from './handler';
+import { abortStalledStream, checkDecoded, endWithStatus } from './handler';
 import { toStatus } from './status';
 import type { Metrics } from '../metrics';
 
@@ -195,6 +195,7 @@ export class RouteWatcher {
   private onRequest(req: WatchRoutesRequest): void {
     if (this.closed) return;
     try {
+      checkDecoded(req);
       checkWatchRoutesRequest(req);
       for (const t of req.unsubscribe) {
         this.subscribed.delete(t);
