@@ -37,6 +37,12 @@ export interface Config {
   watchStallTimeoutMs: number;
   /** Most topics one WatchRoutes stream may follow. */
   maxSubscriptionsPerStream: number;
+  /** Most open server streams in total (watches, broker sessions, health watches). */
+  maxStreams: number;
+  /** Most open server streams on one client connection. */
+  maxStreamsPerConnection: number;
+  /** Requests per second allowed from one client host (0: unlimited). */
+  peerRequestsPerSecond: number;
   /** Longest an Admin write waits for brokers' results (less if the caller's deadline is sooner). */
   commandTimeoutMs: number;
   /** Bearer token brokers must present on BrokerRegistry (empty: none required). */
@@ -75,6 +81,9 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   watchProgressIntervalMs: 10_000,
   watchStallTimeoutMs: 30_000,
   maxSubscriptionsPerStream: 100_000,
+  maxStreams: 100_000,
+  maxStreamsPerConnection: 10_000,
+  peerRequestsPerSecond: 0,
   commandTimeoutMs: 10_000,
   brokerToken: '',
   adminToken: '',

@@ -21,7 +21,7 @@ import { brokerRegistryService } from './network/broker-registry';
 import { SessionDirectory } from './network/broker-session';
 import type { ServiceDeps } from './network/deps';
 import { acceptingEncoded, tolerantDecoding } from './network/encoded';
-import { StreamTracker } from './network/handler';
+import { endWithStatus, StreamTracker } from './network/handler';
 import { routeQueryService } from './network/route-query';
 import { RouteWatchHub } from './network/route-watch';
 import { ClusterWatchHub } from './network/cluster-watch';
@@ -32,6 +32,7 @@ import { toStatus } from './network/status';
 import { WarmUp } from './warmup';
 import { Metrics } from './metrics';
 import { instrument } from './network/instrument';
+import { PeerRateLimiter } from './network/rate-limit';
 import { startHttp } from './http';
 import type http from 'node:http';
 
@@ -56,7 +57,7 @@ export class NameServer {
   readonly serverId = randomBytes(8).toString('hex');
   readonly registry: Registry;
   readonly warmup: WarmUp;
-  readonly streams = new StreamTracker();
+  readonly streams: StreamTracker;
   readonly sessions = new SessionDirectory();
   readonly routeWatch: RouteWatchHub;
   readonly clusterWatch: ClusterWatchHub;
@@ -71,6 +72,7 @@ export class NameServer {
   private boundPort = 0;
 
   constructor(readonly config: Readonly<Config>) {
+    this.streams = new StreamTracker({ maxStreams: config.maxStreams, maxStreamsPerConnection: config.maxStreamsPerConnection });
     // Closures read fields assigned below; they only run once the server is serving.
     this.registry = new Registry({ ...config, onReport: (kind, n) => this.metrics.reportTopics.observe({ kind }, n) });
     this.warmup = new WarmUp(config.warmupMs);
@@ -118,10 +120,11 @@ export class NameServer {
       startedAtMs: this.startedAtMs,
     };
     // Each service: handlers → auth check → metrics (outermost, so refused calls are counted too).
+    const limiter = new PeerRateLimiter(config.peerRequestsPerSecond);
     // Definitions: responses may be pre-encoded bytes; undecodable requests become INVALID_ARGUMENT.
     const serve = <S extends grpc.UntypedServiceImplementation>(service: grpc.ServiceDefinition, impl: S, role: 'broker' | 'client' | 'admin') => {
       const def = tolerantDecoding(acceptingEncoded(service));
-      this.server.addService(def, instrument(def, guard.protect(def, impl, role), this.metrics));
+      this.server.addService(def, instrument(def, limiter.protect(def, guard.protect(def, impl, role)), this.metrics));
     };
     serve(BrokerRegistryService, brokerRegistryService(deps), 'broker');
     serve(RouteQueryService, routeQueryService(deps), 'client');
@@ -133,7 +136,12 @@ export class NameServer {
         this.server.addService(service, {
           ...impl,
           watch: (call: grpc.ServerWritableStream<unknown, unknown>) => {
-            this.streams.add(call);
+            try {
+              this.streams.add(call);
+            } catch (err) {
+              endWithStatus(call, toStatus(err, 'Health/Watch'));
+              return;
+            }
             (impl.watch as grpc.handleServerStreamingCall<unknown, unknown>)(call);
           },
         }),

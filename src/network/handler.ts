@@ -15,7 +15,7 @@ import type {
 import { constants as http2Constants } from 'node:http2';
 import { toStatus, type StatusObject } from './status';
 import { UndecodableRequest } from './encoded';
-import { InvalidArgument } from '../metadata/errors';
+import { InvalidArgument, LimitExceeded } from '../metadata/errors';
 
 /** A unary handler: returns the response (or a promise of it) or throws a DomainError. */
 export type UnaryFn<Req, Res> = (req: Req, call: ServerUnaryCall<Req, Res>) => Res | Promise<Res>;
@@ -55,16 +55,34 @@ export type StreamCall = ServerDuplexStream<unknown, unknown> | ServerWritableSt
  */
 export class StreamTracker {
   private readonly open = new Set<StreamCall>();
+  /** Open streams per connection (grpc-js peer string: address and port of one connection). */
+  private readonly perConnection = new Map<string, number>();
+
+  constructor(private readonly limits: { maxStreams: number; maxStreamsPerConnection: number } = { maxStreams: Infinity, maxStreamsPerConnection: Infinity }) {}
 
   /** Number of open streams. */
   get size(): number {
     return this.open.size;
   }
 
-  /** Track a call until it closes. */
+  /** Track a call until it closes; throws LimitExceeded when a stream limit would be passed. */
   add(call: StreamCall): void {
+    const peer = call.getPeer();
+    const onConn = this.perConnection.get(peer) ?? 0;
+    if (this.open.size >= this.limits.maxStreams) {
+      throw new LimitExceeded(`this NameServer serves at most ${this.limits.maxStreams} streams; try another replica`);
+    }
+    if (onConn >= this.limits.maxStreamsPerConnection) {
+      throw new LimitExceeded(`at most ${this.limits.maxStreamsPerConnection} streams per connection; open another connection`);
+    }
     this.open.add(call);
-    const drop = () => this.open.delete(call);
+    this.perConnection.set(peer, onConn + 1);
+    const drop = () => {
+      if (!this.open.delete(call)) return;
+      const n = (this.perConnection.get(peer) ?? 1) - 1;
+      if (n > 0) this.perConnection.set(peer, n);
+      else this.perConnection.delete(peer);
+    };
     call.once('close', drop);
     call.once('cancelled', drop);
     call.once('finish', drop);
@@ -74,6 +92,7 @@ export class StreamTracker {
   endAll(status: StatusObject): void {
     for (const call of [...this.open]) endWithStatus(call, status);
     this.open.clear();
+    this.perConnection.clear();
   }
 }
 
@@ -88,9 +107,9 @@ export type StreamFn<C extends StreamCall> = (call: C) => void | Promise<void>;
 
 function adaptStream<C extends StreamCall>(rpc: string, tracker: StreamTracker, fn: StreamFn<C>) {
   return (call: C) => {
-    tracker.add(call);
     const fail = (err: unknown) => endWithStatus(call, toStatus(err, rpc));
     try {
+      tracker.add(call);
       const r = fn(call);
       if (r instanceof Promise) r.catch(fail);
     } catch (err) {

@@ -26,12 +26,16 @@ export interface Clients {
   close(): void;
 }
 
-/** Clients for an address. */
-export function connect(address: string): Clients {
+/**
+ * Clients for an address. grpc-js shares one connection between clients of the same target; with
+ * `ownConnection` these clients get a connection of their own.
+ */
+export function connect(address: string, ownConnection = false): Clients {
   const creds = grpc.credentials.createInsecure();
-  const brokers = new BrokerRegistryClient(address, creds);
-  const routes = new RouteQueryClient(address, creds);
-  const admin = new AdminClient(address, creds);
+  const opts = ownConnection ? { 'grpc.use_local_subchannel_pool': 1 } : {};
+  const brokers = new BrokerRegistryClient(address, creds, opts);
+  const routes = new RouteQueryClient(address, creds, opts);
+  const admin = new AdminClient(address, creds, opts);
   return { address, brokers, routes, admin, close: () => [brokers, routes, admin].forEach((c) => c.close()) };
 }
 

@@ -1,0 +1,558 @@
+/**
+ * Foundation (issue #2): what an operator sees of a NameServer before any broker logic matters —
+ * reflection the way grpcurl uses it (and the README's grpcurl examples replayed), health Check/Watch
+ * and warm-up, every RPC wired (UNIMPLEMENTED only for what the contract lacks or a later issue owns),
+ * graceful shutdown on SIGTERM/SIGINT, the command line and the README's configuration table, and
+ * structured logs. Real servers on 127.0.0.1:0, real clients; every wait is on an event or a promise,
+ * never on a sleep.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { GrpcReflection, type Descriptor } from 'grpc-js-reflection-client';
+import { protoPath as healthProtoPath } from 'grpc-health-check';
+import { AdminService } from '../../generated/nameserver/v1/admin';
+import { BrokerRegistryService, ConnectRequest, type ConnectResponse } from '../../generated/nameserver/v1/broker_registry';
+import { RouteQueryService } from '../../generated/nameserver/v1/route_query';
+import { DEFAULT_CONFIG, type Config } from '../../src/config';
+import { NotImplementedYet } from '../../src/metadata/errors';
+import { toStatus } from '../../src/network/status';
+import { call, connect, exited, rejectsWith, spawnServer, startServer } from '../helpers/server';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+/** Our own service names: the public contract (DESIGN.md). */
+const OWN_SERVICES = ['nameserver.v1.BrokerRegistry', 'nameserver.v1.RouteQuery', 'nameserver.v1.Admin'];
+
+// ---------------------------------------------------------------------------------------------------
+// Health: a client built from the health proto that grpc-health-check ships (the standard one).
+
+type ServingStatus = 'UNKNOWN' | 'SERVING' | 'NOT_SERVING' | 'SERVICE_UNKNOWN';
+interface HealthCheckResponse {
+  status: ServingStatus;
+}
+interface HealthClient extends grpc.Client {
+  check(req: { service: string }, cb: (err: grpc.ServiceError | null, res: HealthCheckResponse) => void): grpc.ClientUnaryCall;
+  watch(req: { service: string }): grpc.ClientReadableStream<HealthCheckResponse>;
+}
+type HealthClientCtor = new (address: string, creds: grpc.ChannelCredentials) => HealthClient;
+
+const healthPkg = grpc.loadPackageDefinition(
+  protoLoader.loadSync(healthProtoPath, { enums: String, defaults: true, keepCase: true }),
+) as unknown as { grpc: { health: { v1: { Health: HealthClientCtor } } } };
+
+function healthClient(address: string): HealthClient {
+  return new healthPkg.grpc.health.v1.Health(address, grpc.credentials.createInsecure());
+}
+
+function healthCheck(client: HealthClient, service = ''): Promise<ServingStatus> {
+  return new Promise((resolve, reject) =>
+    client.check({ service }, (err, res) => (err ? reject(err) : resolve(res.status))),
+  );
+}
+
+/** Records every status a Watch stream delivers and lets a test wait for a given one. */
+class WatchLog {
+  readonly seen: ServingStatus[] = [];
+  readonly ended: Promise<grpc.StatusObject | grpc.ServiceError>;
+  private waiters: Array<{ want: ServingStatus; resolve: () => void }> = [];
+
+  constructor(readonly stream: grpc.ClientReadableStream<HealthCheckResponse>) {
+    stream.on('data', (res: HealthCheckResponse) => {
+      this.seen.push(res.status);
+      for (const w of this.waiters.filter((x) => x.want === res.status)) w.resolve();
+      this.waiters = this.waiters.filter((x) => x.want !== res.status);
+    });
+    this.ended = new Promise((resolve) => {
+      stream.on('error', (err: grpc.ServiceError) => resolve(err));
+      stream.on('status', (s: grpc.StatusObject) => {
+        if (s.code === grpc.status.OK) resolve(s);
+      });
+    });
+  }
+
+  /** Resolves once `want` has been delivered (at any time since the watch opened). */
+  sees(want: ServingStatus): Promise<void> {
+    if (this.seen.includes(want)) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ want, resolve }));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Reflection, the way grpcurl does it, with an independent client from npm.
+
+/** grpc-js-reflection-client keeps its channel private; close it so the test process can exit. */
+function closeReflection(r: GrpcReflection): void {
+  (r as unknown as { client: grpc.Client }).client.close();
+}
+
+test('reflection v1: lists the three services, health and reflection itself; describes GetRoute', async (t) => {
+  const s = await startServer();
+  const r = new GrpcReflection(s.address, grpc.credentials.createInsecure(), {}, 'v1');
+  t.after(async () => {
+    closeReflection(r);
+    await s.stop();
+  });
+
+  const services = await r.listServices();
+  // Like Go and Java servers, reflection lists itself too (grpcurl users expect to see it).
+  for (const name of [...OWN_SERVICES, 'grpc.health.v1.Health', 'grpc.reflection.v1.ServerReflection', 'grpc.reflection.v1alpha.ServerReflection']) {
+    assert.ok(services.includes(name), `reflection lists ${name} (got ${services.join(', ')})`);
+  }
+
+  // `grpcurl describe nameserver.v1.RouteQuery.GetRoute`: the file containing the symbol, with its
+  // imports, turned back into descriptors.
+  const descriptor = await r.getDescriptorBySymbol('nameserver.v1.RouteQuery.GetRoute');
+  const root = descriptor.getProtobufJsRoot();
+  root.resolveAll();
+  const getRoute = root.lookupService('nameserver.v1.RouteQuery').methods['GetRoute'];
+  assert.ok(getRoute, 'RouteQuery.GetRoute is described');
+  assert.equal(getRoute.resolvedRequestType?.fullName, '.nameserver.v1.GetRouteRequest');
+  assert.equal(getRoute.resolvedResponseType?.fullName, '.nameserver.v1.GetRouteResponse');
+  assert.ok(getRoute.resolvedRequestType?.fields['topic'], 'GetRouteRequest has a topic field');
+
+  // `grpcurl describe nameserver.v1.RouteQuery`: every method, with the right streaming shape.
+  const methods = await r.listMethods('nameserver.v1.RouteQuery');
+  const byName = new Map(methods.map((m) => [m.name, m.definition]));
+  assert.deepEqual([...byName.keys()].sort(), ['GetRoute', 'GetRoutes', 'WatchRoutes']);
+  assert.equal(byName.get('GetRoute')!.path, '/nameserver.v1.RouteQuery/GetRoute');
+  assert.equal(byName.get('WatchRoutes')!.requestStream, true);
+  assert.equal(byName.get('WatchRoutes')!.responseStream, true);
+});
+
+test('reflection v1alpha (older grpcurl and tools) is served too and describes the same contract', async (t) => {
+  const s = await startServer();
+  const r = new GrpcReflection(s.address, grpc.credentials.createInsecure(), {}, 'v1alpha');
+  t.after(async () => {
+    closeReflection(r);
+    await s.stop();
+  });
+  const services = await r.listServices();
+  for (const name of [...OWN_SERVICES, 'grpc.health.v1.Health']) assert.ok(services.includes(name), `v1alpha lists ${name}`);
+  const root = (await r.getDescriptorBySymbol('nameserver.v1.RouteQuery')).getProtobufJsRoot();
+  root.resolveAll();
+  const m = root.lookupService('nameserver.v1.RouteQuery').methods['GetRoute'];
+  assert.equal(m?.resolvedRequestType?.fullName, '.nameserver.v1.GetRouteRequest');
+  assert.equal(m?.resolvedResponseType?.fullName, '.nameserver.v1.GetRouteResponse');
+  // grpcurl needs every file to resolve with its imports (common.proto here).
+  assert.ok(root.lookupType('nameserver.v1.Route'), 'imported types (common.proto) resolve');
+});
+
+// ---------------------------------------------------------------------------------------------------
+// The README's grpcurl examples, replayed through reflection the way grpcurl runs them.
+
+type ReflectedRoot = ReturnType<Descriptor['getProtobufJsRoot']>;
+type ReflectedType = ReturnType<ReflectedRoot['lookupType']>;
+
+/**
+ * Check a grpcurl `-d` JSON object against a reflected message type as strictly as grpcurl does
+ * (unknown fields and unknown enum names are errors; proto and JSON field names are both accepted)
+ * and return it with protobufjs's field names, ready for `fromObject`.
+ */
+function checkJson(type: ReflectedType, value: unknown, where: string): Record<string, unknown> {
+  assert.ok(value !== null && typeof value === 'object' && !Array.isArray(value), `${where}: an object`);
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value)) {
+    const name = key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+    const field = type.fields[name];
+    assert.ok(field, `${where}.${key}: ${type.fullName} has no such field`);
+    const target = field.resolvedType;
+    const one = (x: unknown, at: string): unknown => {
+      if (target && 'values' in target) {
+        assert.ok(typeof x === 'string' && x in target.values, `${at}: ${JSON.stringify(x)} is not a value of ${target.fullName}`);
+        return x;
+      }
+      if (target && 'fields' in target && !field.map) return checkJson(target as ReflectedType, x, at);
+      return x;
+    };
+    out[name] = field.repeated && Array.isArray(v) ? v.map((x, i) => one(x, `${where}.${key}[${i}]`)) : one(v, `${where}.${key}`);
+  }
+  return out;
+}
+
+test('README: the grpcurl examples work as written (list, describe, health, register, route)', async (t) => {
+  const s = await startServer({ warmupMs: 0 });
+  const r = new GrpcReflection(s.address, grpc.credentials.createInsecure(), {}, 'v1');
+  const raw = new grpc.Client(s.address, grpc.credentials.createInsecure());
+  t.after(async () => {
+    closeReflection(r);
+    raw.close();
+    await s.stop();
+  });
+  const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const commands = readme.split('\n').filter((l) => l.startsWith('grpcurl '));
+  assert.ok(commands.length >= 6, `README.md has grpcurl examples (${commands.length})`);
+  const answers = new Map<string, Record<string, unknown>>();
+  for (const command of commands) {
+    assert.ok(command.startsWith('grpcurl -plaintext '), command);
+    assert.ok(command.includes(' 127.0.0.1:9876'), `${command}: the default address`);
+    const list = / 127\.0\.0\.1:9876 list$/.exec(command);
+    const describe = / 127\.0\.0\.1:9876 describe ([\w.]+)$/.exec(command);
+    const invoke = /-d '(.*)' 127\.0\.0\.1:9876 ([\w.]+)\/(\w+)$/.exec(command);
+    if (list) {
+      const services = (await r.listServices()).sort();
+      for (const name of services) assert.ok(readme.includes(`\`${name}\``), `README.md names ${name}, which list prints`);
+      assert.deepEqual(services, [
+        'grpc.health.v1.Health',
+        'grpc.reflection.v1.ServerReflection',
+        'grpc.reflection.v1alpha.ServerReflection',
+        ...OWN_SERVICES,
+      ].sort());
+    } else if (describe) {
+      const root = (await r.getDescriptorBySymbol(describe[1]!)).getProtobufJsRoot();
+      assert.ok(root.lookup(describe[1]!), `${describe[1]} is described`);
+    } else if (invoke) {
+      const [, json, service, method] = invoke as unknown as [string, string, string, string];
+      const root = (await r.getDescriptorBySymbol(service)).getProtobufJsRoot();
+      root.resolveAll();
+      const m = root.lookupService(service).methods[method];
+      assert.ok(m, `${service}/${method} exists`);
+      const reqType = m.resolvedRequestType!;
+      const resType = m.resolvedResponseType!;
+      const req = reqType.fromObject(checkJson(reqType, JSON.parse(json), method));
+      const res = await new Promise<Buffer>((resolve, reject) =>
+        raw.makeUnaryRequest(
+          `/${service}/${method}`,
+          (b: Buffer) => b,
+          (b: Buffer) => b,
+          Buffer.from(reqType.encode(req).finish()),
+          (err, b) => (err ? reject(new Error(`${command}\n  -> ${grpc.status[err.code]}: ${err.details}`)) : resolve(b!)),
+        ),
+      );
+      answers.set(`${service}/${method}`, resType.toObject(resType.decode(res), { enums: String, longs: String }));
+    } else {
+      assert.fail(`README.md has a grpcurl example this test cannot replay: ${command}`);
+    }
+  }
+  assert.deepEqual(answers.get('grpc.health.v1.Health/Check'), { status: 'SERVING' });
+  assert.equal(answers.get('nameserver.v1.BrokerRegistry/RegisterBroker')?.['complete'], true);
+  const route = answers.get('nameserver.v1.RouteQuery/GetRoute')?.['route'] as { topic: string; version: string; brokers: Array<{ brokerName: string }> } | undefined;
+  assert.equal(route?.topic, 'orders');
+  assert.ok(route.version.length > 0);
+  assert.deepEqual(route.brokers.map((b) => b.brokerName), ['b1']);
+});
+
+// ---------------------------------------------------------------------------------------------------
+// Health and warm-up.
+
+test('health: Check("") is SERVING with no warm-up, for every own service too; unknown service is NOT_FOUND', async (t) => {
+  const s = await startServer({ warmupMs: 0 });
+  const h = healthClient(s.address);
+  t.after(async () => {
+    h.close();
+    await s.stop();
+  });
+  assert.equal(await healthCheck(h, ''), 'SERVING');
+  for (const name of OWN_SERVICES) assert.equal(await healthCheck(h, name), 'SERVING', name);
+  await rejectsWith(healthCheck(h, 'no.such.Service'), grpc.status.NOT_FOUND);
+});
+
+test('health: a warming-up replica is NOT_SERVING and answers UNAVAILABLE (not NOT_FOUND) for unseen topics', async (t) => {
+  const s = await startServer({ warmupMs: 10 * 60_000 });
+  const h = healthClient(s.address);
+  t.after(async () => {
+    h.close();
+    await s.stop();
+  });
+  assert.equal(await healthCheck(h, ''), 'NOT_SERVING');
+  const err = await rejectsWith(call(s.routes, 'getRoute', { topic: 'orders' }), grpc.status.UNAVAILABLE);
+  assert.match(err.details, /warming up/);
+  s.server.warmup.finish();
+  assert.equal(await healthCheck(h, ''), 'SERVING');
+  await rejectsWith(call(s.routes, 'getRoute', { topic: 'orders' }), grpc.status.NOT_FOUND);
+});
+
+test('health: Watch sees NOT_SERVING, then SERVING when the warm-up finishes', async (t) => {
+  const s = await startServer({ warmupMs: 10 * 60_000 });
+  const h = healthClient(s.address);
+  const watch = new WatchLog(h.watch({ service: '' }));
+  t.after(async () => {
+    watch.stream.cancel();
+    h.close();
+    await s.stop();
+  });
+  await watch.sees('NOT_SERVING');
+  s.server.warmup.finish();
+  await watch.sees('SERVING');
+  assert.deepEqual(watch.seen, ['NOT_SERVING', 'SERVING']);
+});
+
+// ---------------------------------------------------------------------------------------------------
+// Every RPC of the contract is served; later work announces itself.
+
+test('every unary RPC of the contract is wired: an empty request gets a real answer, never UNIMPLEMENTED or INTERNAL', async (t) => {
+  const s = await startServer();
+  const raw = new grpc.Client(s.address, grpc.credentials.createInsecure());
+  t.after(async () => {
+    raw.close();
+    await s.stop();
+  });
+  const services = { BrokerRegistry: BrokerRegistryService, RouteQuery: RouteQueryService, Admin: AdminService };
+  let unaries = 0;
+  for (const [service, def] of Object.entries(services)) {
+    for (const [name, method] of Object.entries(def)) {
+      if (method.requestStream || method.responseStream) continue; // streams have their own tests
+      unaries++;
+      const code = await new Promise<grpc.status>((resolve) =>
+        raw.makeUnaryRequest(
+          method.path,
+          (b: Buffer) => b,
+          (b: Buffer) => b,
+          Buffer.alloc(0), // every field at its default: the empty message
+          new grpc.Metadata(),
+          { deadline: Date.now() + 10_000 },
+          (err) => resolve(err ? err.code : grpc.status.OK),
+        ),
+      );
+      assert.ok(code !== grpc.status.UNIMPLEMENTED && code !== grpc.status.INTERNAL, `${service}/${name} answered ${grpc.status[code]}`);
+    }
+  }
+  assert.ok(unaries >= 20, `the contract's unary RPCs were all tried (${unaries})`);
+});
+
+test('an RPC the contract does not have answers UNIMPLEMENTED', async (t) => {
+  const s = await startServer();
+  const raw = new grpc.Client(s.address, grpc.credentials.createInsecure());
+  t.after(async () => {
+    raw.close();
+    await s.stop();
+  });
+  const err = await new Promise<grpc.ServiceError | null>((resolve) =>
+    raw.makeUnaryRequest('/nameserver.v1.Admin/NoSuchRpc', (b: Buffer) => b, (b: Buffer) => b, Buffer.alloc(0), (e) => resolve(e)),
+  );
+  assert.equal(err?.code, grpc.status.UNIMPLEMENTED);
+});
+
+test('the error table answers an RPC left for a later issue with UNIMPLEMENTED naming the RPC and the issue', () => {
+  // Every RPC of issue #2's contract is implemented by now; this keeps the convention that a stub
+  // for later work says so (DomainError → one table → status), ready for the next contract change.
+  const st = toStatus(new NotImplementedYet('CheckReplicas', 8), 'CheckReplicas');
+  assert.equal(st.code, grpc.status.UNIMPLEMENTED);
+  assert.equal(st.details, 'unimplemented: CheckReplicas is not implemented yet (tracked in issue #8)');
+});
+
+// ---------------------------------------------------------------------------------------------------
+// Lifecycle of the real process: signals, exit codes, logs.
+
+/** Every JSON log line the child writes to stdout from now on. */
+function collectLogLines(child: ChildProcess): string[] {
+  const lines: string[] = [];
+  let partial = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    partial += d.toString();
+    const parts = partial.split('\n');
+    partial = parts.pop()!;
+    lines.push(...parts.filter((l) => l.length > 0));
+  });
+  return lines;
+}
+
+/** The register message of DESIGN.md, as the first message of a Connect session. */
+const REGISTER = ConnectRequest.fromPartial({
+  seq: 1,
+  body: {
+    $case: 'register',
+    register: {
+      cluster: 'c1',
+      brokerName: 'b1',
+      brokerId: 0,
+      addresses: ['127.0.0.1:10911'],
+      dataVersion: { epoch: 'e1', counter: 1 },
+    },
+  },
+});
+
+interface LogEntry {
+  level: number;
+  time: string;
+  msg: string;
+}
+
+/** Every stdout line must be one JSON object with a numeric level, an ISO time and a message. */
+function parseLogs(lines: string[]): LogEntry[] {
+  return lines.map((line) => {
+    const entry = JSON.parse(line) as Partial<LogEntry>;
+    assert.equal(typeof entry.level, 'number', line);
+    assert.ok(typeof entry.time === 'string' && !Number.isNaN(Date.parse(entry.time)), line);
+    assert.equal(typeof entry.msg, 'string', line);
+    return entry as LogEntry;
+  });
+}
+
+/** Open a Connect session on `clients` and register broker c1/b1/0; resolves with the live stream. */
+async function registeredSession(clients: ReturnType<typeof connect>): Promise<{
+  session: grpc.ClientDuplexStream<ConnectRequest, ConnectResponse>;
+  ended: Promise<grpc.ServiceError>;
+}> {
+  const session = clients.brokers.connect();
+  const ended = new Promise<grpc.ServiceError>((resolve) => session.on('error', resolve));
+  const accepted = new Promise<ConnectResponse>((resolve, reject) => {
+    session.on('data', (m: ConnectResponse) => {
+      if (m.body?.$case === 'accepted') resolve(m);
+    });
+    void ended.then((e) => reject(new Error(`Connect ended before it was accepted: ${e.details}`)));
+  });
+  session.write(REGISTER);
+  await accepted;
+  return { session, ended };
+}
+
+test('SIGTERM: health goes NOT_SERVING, open Connect and health Watch streams end UNAVAILABLE, the process exits 0 without forcing', async (t) => {
+  const { child, address } = await spawnServer(['--warmup-ms', '0']);
+  const logs = collectLogLines(child);
+  const clients = connect(address);
+  const h = healthClient(address);
+  t.after(() => {
+    clients.close();
+    h.close();
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+
+  // A health watcher, as a load balancer would hold one, and a registered broker session: the
+  // long-lived stream that shutdown has to end.
+  const watch = new WatchLog(h.watch({ service: '' }));
+  await watch.sees('SERVING');
+  const { ended } = await registeredSession(clients);
+
+  const exit = exited(child);
+  child.kill('SIGTERM');
+
+  // The watcher is told NOT_SERVING first; then both streams are ended with UNAVAILABLE (a watch
+  // left open must not hold the shutdown for its whole grace).
+  await watch.sees('NOT_SERVING');
+  const err = await ended;
+  assert.equal(err.code, grpc.status.UNAVAILABLE, `Connect ended with ${grpc.status[err.code]}: ${err.details}`);
+  assert.match(err.details, /shutting down/);
+  const watchEnd = await watch.ended;
+  assert.equal(watchEnd.code, grpc.status.UNAVAILABLE, `the health watch ended with ${grpc.status[watchEnd.code]}: ${watchEnd.details}`);
+  assert.deepEqual(watch.seen, ['SERVING', 'NOT_SERVING']);
+  assert.deepEqual(await exit, { code: 0, signal: null });
+
+  // Structured logs; and the stop was orderly: nothing was left to force-close after the grace.
+  const msgs = parseLogs(logs).map((e) => e.msg);
+  assert.ok(msgs.includes('signal received'), msgs.join(' | '));
+  assert.ok(msgs.includes('NameServer stopped'), msgs.join(' | '));
+  assert.ok(!msgs.some((m) => m.startsWith('shutdown grace elapsed')), `shutdown had to force connections closed: ${msgs.join(' | ')}`);
+});
+
+test('SIGINT (Ctrl-C) exits 0 too', async (t) => {
+  const { child, address } = await spawnServer(['--warmup-ms', '0']);
+  const logs = collectLogLines(child);
+  const h = healthClient(address);
+  t.after(() => {
+    h.close();
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  assert.equal(await healthCheck(h, ''), 'SERVING');
+  const exit = exited(child);
+  child.kill('SIGINT');
+  assert.deepEqual(await exit, { code: 0, signal: null });
+  const entries = parseLogs(logs);
+  assert.ok(entries.some((e) => e.msg === 'signal received' && (e as unknown as { signal: string }).signal === 'SIGINT'));
+});
+
+// ---------------------------------------------------------------------------------------------------
+// Command line.
+
+/** Run `node --import tsx src/main.ts ARGS` to completion. */
+async function runMain(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = execFile(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts'), ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    timeout: 30_000,
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const [code] = (await once(child, 'close')) as [number | null];
+  return { code, stdout, stderr };
+}
+
+/** `--max-queue-nums` → `maxQueueNums`. */
+function camel(flag: string): string {
+  return flag.slice(2).replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+/** One option as `--help` prints it. */
+interface HelpEntry {
+  /** `<host:port>`, `<ms>`, ... */
+  arg: string;
+  meaning: string;
+  /** As commander prints it (strings JSON-quoted); undefined when the option has none. */
+  def: string | undefined;
+  env: string;
+}
+
+/**
+ * The options `--help` prints, by flag. commander wraps long lines, so whitespace is collapsed first;
+ * an entry runs from its flag to the next flag.
+ */
+function helpEntries(help: string): Map<string, HelpEntry> {
+  const flat = help.replace(/\s+/g, ' ');
+  const entries = new Map<string, HelpEntry>();
+  for (const m of flat.matchAll(/ (--[a-z-]+) (<[^>]+>)(.*?)(?= --[a-z-]+ <| -h, --help)/g)) {
+    const [, flag, arg, text] = m as unknown as [string, string, string, string];
+    const d = /^(.*?) \((?:default: (.*), )?env: ([A-Z_]+)\)$/.exec(text.trim());
+    assert.ok(d, `${flag}: "${text}" ends with "(default: …, env: …)" or "(env: …)"`);
+    entries.set(flag, { arg, meaning: d[1]!, def: d[2], env: d[3]! });
+  }
+  return entries;
+}
+
+test('--help lists every option with its environment variable, and every Config field with its default', async () => {
+  const { code, stdout } = await runMain(['--help']);
+  assert.equal(code, 0);
+  const entries = helpEntries(stdout);
+  assert.ok(entries.has('--listen') && entries.has('--warmup-ms') && entries.has('--lease-ttl-ms'), stdout);
+  const covered = new Set<string>();
+  for (const [flag, e] of entries) {
+    // The environment variable is the flag in upper snake case under NAMESERVER_.
+    assert.equal(e.env, `NAMESERVER_${flag.slice(2).replace(/-/g, '_').toUpperCase()}`, `${flag}: env var`);
+    // Config field of the flag: the flag in camelCase (file options drop the "File" suffix).
+    const key = ([camel(flag), `${camel(flag)}File`] as Array<keyof Config>).find((k) => k in DEFAULT_CONFIG);
+    if (key === undefined) {
+      // An option about how to read options (--config FILE): no default to show.
+      assert.equal(e.def, undefined, `${flag} is no Config field, yet shows a default`);
+      continue;
+    }
+    covered.add(key);
+    assert.equal(e.def, JSON.stringify(DEFAULT_CONFIG[key]), `${flag}: the default of Config.${key}`);
+  }
+  assert.deepEqual([...covered].sort(), Object.keys(DEFAULT_CONFIG).sort(), 'every Config field has an option');
+});
+
+/** The README's configuration table rows, as `--help` describes the options. */
+function configTableRows(help: string): string[] {
+  return [...helpEntries(help)].map(([flag, e]) => {
+    const value = e.def === undefined ? undefined : e.def.startsWith('"') ? (JSON.parse(e.def) as string) : e.def;
+    const shown = value === undefined ? '(none)' : value === '' ? '(empty)' : `\`${value}\``;
+    return `| \`${flag} ${e.arg}\` | \`${e.env}\` | ${shown} | ${e.meaning.replace(/\|/g, '\\|')} |`;
+  });
+}
+
+test('the README configuration table is the one --help describes (flag, environment variable, default, meaning)', async () => {
+  const { stdout } = await runMain(['--help']);
+  const expected = configTableRows(stdout);
+  const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const actual = readme.split('\n').filter((l) => l.startsWith('| `--'));
+  assert.deepEqual(actual, expected, `README.md's configuration table is stale; its rows should be:\n${expected.join('\n')}\n`);
+});
+
+test('a bad value exits non-zero with a message naming the option', async () => {
+  for (const [args, env, option] of [
+    [['--listen', 'nope'], {}, '--listen'],
+    [['--lease-ttl-ms', '-5'], {}, '--lease-ttl-ms'],
+    [[], { NAMESERVER_WARMUP_MS: 'soon' }, 'NAMESERVER_WARMUP_MS'],
+  ] as Array<[string[], NodeJS.ProcessEnv, string]>) {
+    const { code, stderr, stdout } = await runMain(args, env);
+    assert.notEqual(code, 0, `${args.join(' ')} ${JSON.stringify(env)} must fail`);
+    assert.ok(stderr.includes(option), `the error names ${option}: ${stderr}`);
+    assert.equal(stdout, '', 'nothing was started');
+  }
+});
