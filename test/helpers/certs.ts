@@ -19,6 +19,12 @@ export interface TestPki {
   rogueCaCert: string;
   rogueClientCert: string;
   rogueClientKey: string;
+  /** A server certificate from the CA that expired yesterday. */
+  expiredServerCert: string;
+  expiredServerKey: string;
+  /** A client certificate from the CA that expired yesterday. */
+  expiredClientCert: string;
+  expiredClientKey: string;
   read(file: string): Buffer;
 }
 
@@ -30,10 +36,11 @@ function makeCa(dir: string, name: string): void {
   ossl(dir, 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.crt`, '-days', '2', '-subj', `/CN=${name}`);
 }
 
-function makeLeaf(dir: string, ca: string, name: string, ext: string): void {
+/** A leaf certificate signed by `ca`; days -1 makes one that expired yesterday. */
+function makeLeaf(dir: string, ca: string, name: string, ext: string, days = 2): void {
   writeFileSync(path.join(dir, `${name}.ext`), ext);
   ossl(dir, 'req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`);
-  ossl(dir, 'x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-out', `${name}.crt`, '-days', '2', '-extfile', `${name}.ext`);
+  ossl(dir, 'x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-out', `${name}.crt`, '-days', String(days), '-extfile', `${name}.ext`);
 }
 
 /** Generate a fresh PKI (a few hundred ms). */
@@ -44,6 +51,8 @@ export function makePki(): TestPki {
   makeLeaf(dir, 'ca', 'server', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
   makeLeaf(dir, 'ca', 'client', 'extendedKeyUsage=clientAuth\n');
   makeLeaf(dir, 'rogue-ca', 'rogue-client', 'extendedKeyUsage=clientAuth\n');
+  makeLeaf(dir, 'ca', 'expired-server', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n', -1);
+  makeLeaf(dir, 'ca', 'expired-client', 'extendedKeyUsage=clientAuth\n', -1);
   const p = (f: string) => path.join(dir, f);
   return {
     dir,
@@ -55,6 +64,10 @@ export function makePki(): TestPki {
     rogueCaCert: p('rogue-ca.crt'),
     rogueClientCert: p('rogue-client.crt'),
     rogueClientKey: p('rogue-client.key'),
+    expiredServerCert: p('expired-server.crt'),
+    expiredServerKey: p('expired-server.key'),
+    expiredClientCert: p('expired-client.crt'),
+    expiredClientKey: p('expired-client.key'),
     read: (file: string) => readFileSync(file),
   };
 }

@@ -128,6 +128,27 @@ describe('TLS and mutual TLS', () => {
     }
   });
 
+  test('expired certificates are refused: a client will not trust an expired server, an mTLS server rejects an expired client', async () => {
+    const expired = await startServer({ tlsCertFile: pki.expiredServerCert, tlsKeyFile: pki.expiredServerKey });
+    try {
+      const c = new RouteQueryClient(expired.address, grpc.credentials.createSsl(pki.read(pki.caCert)));
+      const e = await rejectsWith(unary((cb) => c.getRoute({ topic: 'x' }, new grpc.Metadata(), { deadline: Date.now() + 3000 }, cb)), grpc.status.UNAVAILABLE);
+      assert.match(e.details, /expired|certificate/i);
+      c.close();
+    } finally {
+      await expired.stop();
+    }
+    const s = await startServer({ tlsCertFile: pki.serverCert, tlsKeyFile: pki.serverKey, tlsClientCaFile: pki.caCert });
+    try {
+      const c = new BrokerRegistryClient(s.address, grpc.credentials.createSsl(pki.read(pki.caCert), pki.read(pki.expiredClientKey), pki.read(pki.expiredClientCert)));
+      await rejectsWith(unary((cb) => c.registerBroker(report('exp', 0, ['x']), new grpc.Metadata(), { deadline: Date.now() + 3000 }, cb)), grpc.status.UNAVAILABLE);
+      assert.equal(s.server.registry.brokers.size, 0);
+      c.close();
+    } finally {
+      await s.stop();
+    }
+  });
+
   test('a half-configured TLS setup refuses to start with a message naming the flags', async () => {
     await assert.rejects(startServer({ tlsCertFile: pki.serverCert }), /--tls-cert and --tls-key/);
     await assert.rejects(startServer({ tlsClientCaFile: pki.caCert }), /--tls-client-ca needs/);
