@@ -212,6 +212,7 @@ export class BrokerAgent extends EventEmitter<BrokerAgentEvents> {
     if (this.retryResolveTimer) clearTimeout(this.retryResolveTimer);
     const sessions = [...this.sessions.values()];
     this.sessions.clear();
+    for (const s of sessions) s.halt();
     const timeout = this.opts.stopTimeoutMs ?? DEFAULTS.stopTimeoutMs;
     await Promise.all(
       sessions.map(async (s) => {

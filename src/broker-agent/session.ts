@@ -68,6 +68,8 @@ export class NameServerSession {
   /** Kinds of messages sent and not yet acknowledged, by seq (cleared with the stream). */
   private readonly inflight = new Map<number, Kind>();
   private reconnectTimer: NodeJS.Timeout | undefined;
+  /** Leaving: send nothing more, never reconnect (the stream stays open until close()). */
+  private halted = false;
 
   constructor(
     readonly address: NameServerAddress,
@@ -120,7 +122,7 @@ export class NameServerSession {
 
   /** Open the stream and register. */
   open(): void {
-    if (this.phaseValue === 'closed' || this.stream) return;
+    if (this.halted || this.stream) return;
     const stream = this.client.connect(this.host.metadata());
     this.stream = stream;
     this.phaseValue = 'registering';
@@ -138,7 +140,7 @@ export class NameServerSession {
    * that version, whatever it held before.
    */
   sendRegistration(): void {
-    if (!this.stream) return;
+    if (!this.stream || this.halted) return;
     const state = this.host.state;
     const chunks = state.registration();
     this.registrationSeq = this.seq + 1;
@@ -232,11 +234,21 @@ export class NameServerSession {
     });
   }
 
-  /** End the session for good: no reconnect, stream cancelled, channel closed. */
-  close(): void {
+  /**
+   * Stop sending and reconnecting, but keep the stream open: between this and close() the agent
+   * unregisters, and nothing sent meanwhile (a re-register after a late Ack, a reconnect) may add the
+   * broker back after the unregister removed it.
+   */
+  halt(): void {
+    this.halted = true;
     this.phaseValue = 'closed';
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
+  }
+
+  /** End the session for good: no reconnect, stream cancelled, channel closed. */
+  close(): void {
+    this.halt();
     const s = this.stream;
     this.stream = undefined;
     this.inflight.clear();
@@ -245,12 +257,14 @@ export class NameServerSession {
   }
 
   private write(body: Body): void {
+    if (this.halted) return;
     const seq = ++this.seq;
     this.inflight.set(seq, body.$case);
     this.stream!.write({ seq, body });
   }
 
   private onMessage(m: ConnectResponse): void {
+    if (this.halted) return;
     switch (m.body?.$case) {
       case 'ack':
         this.onAck(m.body.ack);
@@ -301,9 +315,10 @@ export class NameServerSession {
     this.stream = undefined;
     this.inflight.clear();
     this.held = undefined;
-    this.phaseValue = 'connecting';
     stream.cancel();
     this.host.disconnected(this, err);
+    if (this.halted) return;
+    this.phaseValue = 'connecting';
     const delay = this.backoff.next();
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;

@@ -232,6 +232,11 @@ export class Registry {
     return problems;
   }
 
+  /** Chunked reports being assembled. */
+  get pendingChunkedReports(): number {
+    return this.chunks.size;
+  }
+
   /** Stop every timer (shutdown). */
   close(): void {
     this.brokers.close();

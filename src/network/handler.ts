@@ -12,6 +12,7 @@ import type {
   ServerWritableStream,
   sendUnaryData,
 } from '@grpc/grpc-js';
+import { EventEmitter } from 'node:events';
 import { constants as http2Constants } from 'node:http2';
 import { toStatus, type StatusObject } from './status';
 import { UndecodableRequest } from './encoded';
@@ -53,12 +54,14 @@ export type StreamCall = ServerDuplexStream<unknown, unknown> | ServerWritableSt
 /**
  * Open streams, so shutdown can end them with UNAVAILABLE before `tryShutdown` (STYLE.md 9).
  */
-export class StreamTracker {
+export class StreamTracker extends EventEmitter<{ closed: [] }> {
   private readonly open = new Set<StreamCall>();
   /** Open streams per connection (grpc-js peer string: address and port of one connection). */
   private readonly perConnection = new Map<string, number>();
 
-  constructor(private readonly limits: { maxStreams: number; maxStreamsPerConnection: number } = { maxStreams: Infinity, maxStreamsPerConnection: Infinity }) {}
+  constructor(private readonly limits: { maxStreams: number; maxStreamsPerConnection: number } = { maxStreams: Infinity, maxStreamsPerConnection: Infinity }) {
+    super();
+  }
 
   /** Number of open streams. */
   get size(): number {
@@ -82,6 +85,7 @@ export class StreamTracker {
       const n = (this.perConnection.get(peer) ?? 1) - 1;
       if (n > 0) this.perConnection.set(peer, n);
       else this.perConnection.delete(peer);
+      this.emit('closed');
     };
     call.once('close', drop);
     call.once('cancelled', drop);

@@ -82,6 +82,11 @@ export class RouteWatchHub {
     return n;
   }
 
+  /** Topics with at least one explicit watcher (index size; for leak checks and metrics). */
+  get indexedTopics(): number {
+    return this.byTopic.size;
+  }
+
   /** Serve one WatchRoutes stream. */
   serve(call: Call): void {
     new RouteWatcher(call, this).start();
