@@ -129,4 +129,37 @@ describe('NameServerClient failover across three NameServer processes', () => {
       clients.forEach((c) => c.close());
     }
   });
+
+  test('a replica shut down gracefully (SIGTERM): the client moves on with no gap in route knowledge', async () => {
+    const pair = [await spawnServer(['--warmup-ms', '0']), await spawnServer(['--warmup-ms', '0'])];
+    replicas.push(...pair);
+    const topics = ['gs-1', 'gs-2', 'gs-3'];
+    const b = report('gs', 0, topics, { leaseTtlMs: 300_000 });
+    const clients = pair.map((r) => connect(r.address));
+    for (const c of clients) await call(c.brokers, 'registerBroker', b);
+    const sdk = new NameServerClient({ nameservers: pair.map((r) => r.address), backoff: { initialMs: 20, maxMs: 500 } });
+    const removals: string[] = [];
+    try {
+      const first = once(sdk, 'connected');
+      sdk.watch(topics, (ch) => ch.route === undefined && removals.push(ch.topic));
+      await first;
+      await untilRoutes(sdk, () => topics.every((t) => sdk.cached(t)));
+      const events = sdk.stats.routeEvents;
+      const moved = once(sdk, 'connected');
+      const disconnected = once(sdk, 'disconnected');
+      pair[0]!.child.kill('SIGTERM');
+      const [, err] = (await disconnected) as [string, ServiceError];
+      assert.equal(err.code, status.UNAVAILABLE, 'the stream ended UNAVAILABLE (shutting down)');
+      assert.ok(topics.every((t) => sdk.cached(t)), 'routes stay known while moving');
+      const [address] = (await moved) as [string];
+      assert.equal(address, pair[1]!.address);
+      assert.equal((await exited(pair[0]!.child)).code, 0);
+      assert.deepEqual(removals, []);
+      assert.equal(sdk.stats.routeEvents, events, 'nothing re-sent');
+    } finally {
+      sdk.close();
+      clients.forEach((c) => c.close());
+    }
+  });
 });
+
