@@ -141,6 +141,7 @@ export class BrokerAgent extends EventEmitter<BrokerAgentEvents> {
     if (this.started) throw new Error('BrokerAgent.start() called twice');
     this.started = true;
     await this.refreshAddresses();
+    if (this.stopped) return; // stop() during the first resolution: no timers to leak
     const every = (ms: number, f: () => void) => {
       if (ms > 0) this.timers.push(setInterval(f, ms));
     };
@@ -186,6 +187,7 @@ export class BrokerAgent extends EventEmitter<BrokerAgentEvents> {
    * It is part of the registration only, so every NameServer gets a full re-register.
    */
   setPermission(permission: Permission): void {
+    // `in` accepts the enum's numeric keys; ts-proto's UNRECOGNIZED (-1) is not a permission.
     if (!(permission in Permission) || permission < 0) throw new RangeError(`unknown permission ${permission}`);
     if (!this.state.setPermission(permission)) return;
     for (const s of this.sessions.values()) if (s.ready) s.sendRegistration();
@@ -297,12 +299,24 @@ export class BrokerAgent extends EventEmitter<BrokerAgentEvents> {
 
   private onCommand(from: NameServerSession, cmd: Command): void {
     this.emit('command', cmd);
-    this.commandQueue = this.commandQueue.then(async () => {
-      if (this.stopped) return;
-      const reply = await this.callHandler(cmd);
-      if (reply.outcome === CommandOutcome.COMMAND_OUTCOME_OK && !this.stopped) this.adopt(cmd);
-      from.sendCommandResult({ commandId: cmd.commandId, outcome: reply.outcome, message: reply.message ?? '' });
+    // The catch keeps the queue going whatever happens to one command.
+    this.commandQueue = this.commandQueue.then(() => this.runCommand(from, cmd)).catch((err: unknown) => {
+      this.emit('warning', asError(err));
     });
+  }
+
+  private async runCommand(from: NameServerSession, cmd: Command): Promise<void> {
+    if (this.stopped) return;
+    let reply = await this.callHandler(cmd);
+    if (reply.outcome === CommandOutcome.COMMAND_OUTCOME_OK && !this.stopped) {
+      try {
+        this.adopt(cmd);
+      } catch (err) {
+        // The broker accepted something the agent cannot report (e.g. an unknown permission value).
+        reply = { outcome: CommandOutcome.COMMAND_OUTCOME_FAILED, message: `applied by the broker but not reportable: ${asError(err).message}` };
+      }
+    }
+    from.sendCommandResult({ commandId: cmd.commandId, outcome: reply.outcome, message: reply.message ?? '' });
   }
 
   /** Run the broker's callback for a command; never throws. */

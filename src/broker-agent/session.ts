@@ -16,6 +16,7 @@ import * as grpc from '@grpc/grpc-js';
 import {
   BrokerRegistryClient,
   type Ack,
+  type Command,
   type CommandResult,
   type ConnectRequest,
   type ConnectResponse,
@@ -23,10 +24,8 @@ import {
   type UnregisterBrokerResponse,
 } from '../../generated/nameserver/v1/broker_registry';
 import type { ClientInstance } from '../../generated/nameserver/v1/common';
-import { Backoff } from '../client/backoff';
-import type { BackoffOptions } from '../client/backoff';
+import { Backoff, type BackoffOptions } from '../client/backoff';
 import type { Change, LocalState } from './local-state';
-import type { Command } from '../../generated/nameserver/v1/broker_registry';
 import type { NameServerAddress, PositionsReport, SessionPhase, SessionStats } from './types';
 
 /** What a session needs from its agent; the agent turns these calls into its public events. */
@@ -55,7 +54,7 @@ type Stream = grpc.ClientDuplexStream<ConnectRequest, ConnectResponse>;
 
 /** See the module comment. */
 export class NameServerSession {
-  readonly stats: SessionStats;
+  private readonly stats: SessionStats;
   private readonly client: BrokerRegistryClient;
   private readonly backoff: Backoff;
   private stream: Stream | undefined;

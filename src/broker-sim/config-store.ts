@@ -168,7 +168,7 @@ export class ConfigStore implements CommandHandler {
   /** Set the broker-wide permission (drain: PERMISSION_READ; restore: PERMISSION_READ_WRITE). */
   setPermission(permission: Permission): Promise<CommandReply> {
     return this.serial(async () => {
-      if (permission === Permission.PERMISSION_UNSPECIFIED || !(permission in Permission)) {
+      if (permission === Permission.PERMISSION_UNSPECIFIED || permission < 0 || !(permission in Permission)) {
         return { outcome: CommandOutcome.COMMAND_OUTCOME_INVALID, message: `permission ${permission} is not a broker permission` };
       }
       const held = this.permissionValue;

@@ -22,9 +22,10 @@ import {
 } from '../../generated/nameserver/v1/broker_registry';
 import { ClientRole, CommandOutcome, Permission, TopicConfig } from '../../generated/nameserver/v1/common';
 import { BrokerAgent, type BrokerAgentEvents, type BrokerAgentOptions, type CommandHandler } from '../../src/broker-agent';
+import { ConfigStore } from '../../src/broker-sim/config-store';
 import type { RouteEntry } from '../../src/metadata/route-table';
 import { topic } from '../fixtures/reports';
-import { exited, startServer, type Started } from '../helpers/server';
+import { call, exited, startServer, type Started } from '../helpers/server';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const KEY = 'c1/b1/0';
@@ -535,6 +536,34 @@ test('commands: the handler runs, the change reaches every NameServer before the
     await agent.stop();
     a.stop();
     b.stop();
+  }
+});
+
+test('Admin CreateTopic through a real NameServer: two agents with durable stores apply it, the route is there when the call returns', async () => {
+  const s = await startServer();
+  const dir = await mkdtemp(path.join(tmpdir(), 'broker-agent-admin-'));
+  const stores = await Promise.all(['w1', 'w2'].map((n) => ConfigStore.open(path.join(dir, n))));
+  const agents = ['w1', 'w2'].map((brokerName, i) => newAgent([s.address], { brokerName, addresses: [`127.0.0.1:${20000 + i}`], handler: stores[i] }));
+  try {
+    const registered = Promise.all(agents.map((a) => registeredWith(a, [s.address])));
+    await Promise.all(agents.map((a) => a.start()));
+    await registered;
+    const res = await call(s.admin, 'createTopic', { topic: topic('orders', { readQueueNums: 4, writeQueueNums: 4 }), cluster: 'c1', brokerNames: [] });
+    assert.deepEqual(res.results.map((r) => [r.brokerName, r.outcome]), [
+      ['w1', CommandOutcome.COMMAND_OUTCOME_OK],
+      ['w2', CommandOutcome.COMMAND_OUTCOME_OK],
+    ]);
+    // The brokers reported the topic before answering: no waiting needed.
+    assert.deepEqual(s.server.registry.routes.get('orders')?.route.brokers.map((b) => [b.brokerName, b.writeQueueNums]), [['w1', 4], ['w2', 4]]);
+    for (const st of stores) assert.deepEqual(st.topics().map((t) => t.name), ['orders']);
+    const drained = await call(s.admin, 'setBrokerPermission', { cluster: 'c1', brokerName: 'w1', permission: Permission.PERMISSION_READ });
+    assert.ok(drained.results.every((r) => r.outcome === CommandOutcome.COMMAND_OUTCOME_OK));
+    assert.equal(s.server.registry.routes.get('orders')?.route.brokers[0]?.permission, Permission.PERMISSION_READ);
+    assert.equal(stores[0]!.permission, Permission.PERMISSION_READ);
+  } finally {
+    await Promise.all(agents.map((a) => a.stop()));
+    await s.stop();
+    await rm(dir, { recursive: true, force: true });
   }
 });
 

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { call, startServer, type Started } from '../helpers/server';
+import { call, connect, startServer, type Started } from '../helpers/server';
 import { WatchProbe } from '../helpers/watch';
 import { FakeBroker } from '../fixtures/fake-broker';
 import { report, topic } from '../fixtures/reports';
@@ -49,7 +49,13 @@ async function drained(s: Started): Promise<void> {
   while (r.brokers.size > 0) await once(r.brokers, 'left');
 }
 
+/**
+ * One round. Watchers and the console use a connection of their own per round: they end their streams
+ * by cancelling (RST_STREAM), and Node's HTTP/2 rapid-reset protection (nghttp2: bursts of ~1,000,
+ * then ~33 resets/s) rightly closes one connection that cancels streams faster than that for minutes.
+ */
 async function round(s: Started, n: number): Promise<void> {
+  const c = connect(s.address, true);
   const topics = Array.from({ length: 50 }, (_, i) => `soak-${i}`);
   const streamBrokers = [0, 1, 2].map((i) => new FakeBroker(s.address, `sb-${n}-${i}`, topics));
   await Promise.all(streamBrokers.map((b) => b.connect()));
@@ -65,10 +71,10 @@ async function round(s: Started, n: number): Promise<void> {
       instances: [{ clientId: `app-${n}`, role: 2, group: 'g', topics: ['soak-0'], host: 'h', language: 'GO', version: '1' }],
     });
   }
-  const watchers = Array.from({ length: 6 }, (_, i) => new WatchProbe(s.routes));
+  const watchers = Array.from({ length: 6 }, () => new WatchProbe(c.routes));
   watchers.forEach((w, i) => (i === 0 ? w.send({ allTopics: true }) : w.subscribe(...topics.slice(i, i + 20), 'never-exists')));
   await Promise.all(watchers.map((w) => w.synced()));
-  const console = s.admin.watchCluster({ cluster: '' });
+  const console = c.admin.watchCluster({ cluster: '' });
   console.on('error', () => undefined);
   await once(console, 'data');
   await call(s.admin, 'createTopic', { topic: topic(`made-${n}`), cluster: '', brokerNames: streamBrokers.map((b) => b.brokerName) });
@@ -77,6 +83,7 @@ async function round(s: Started, n: number): Promise<void> {
   console.cancel();
   streamBrokers.forEach((b) => b.close());
   for (let i = 0; i < 3; i++) await call(s.brokers, 'unregisterBroker', { cluster: 'c1', brokerName: `ub-${n}-${i}`, brokerId: 0, epoch: '' });
+  c.close();
   await drained(s);
 }
 
