@@ -30,6 +30,7 @@ export interface SimOptions {
   listen: string;
   topics: string[];
   reportIntervalMs: number;
+  resolveIntervalMs: number;
   zone: string;
   token?: string;
   tlsCa?: string;
@@ -66,6 +67,7 @@ export function parseSimOptions(argv: string[]): SimOptions {
     .option('--listen <host:port>', 'address advertised to clients in routes', hostPort, '127.0.0.1:10911')
     .option('--topics <a,b,...>', 'topics created on first start (when broker.json does not exist yet)', list, [] as string[])
     .option('--report-interval-ms <ms>', 'interval of positions and instances reports', wholeNumber('--report-interval-ms'), 5_000)
+    .option('--resolve-interval-ms <ms>', 'how often NameServer host names are resolved again (new replicas get a session)', wholeNumber('--resolve-interval-ms'), 30_000)
     .option('--zone <zone>', 'availability zone', '')
     .addOption(new Option('--token <token>', 'bearer token for BrokerRegistry').env('BROKER_TOKEN'))
     .addOption(new Option('--tls-ca <file>', 'connect with TLS, trusting this PEM CA bundle').env('BROKER_TLS_CA'));
@@ -125,6 +127,7 @@ async function main(): Promise<void> {
     positions: () => traffic.positions(),
     instances: () => traffic.instances(),
     reportIntervalMs: o.reportIntervalMs,
+    resolveIntervalMs: o.resolveIntervalMs,
     token: o.token,
     credentials: o.tlsCa ? grpc.credentials.createSsl(readFileSync(o.tlsCa)) : undefined,
   });

@@ -4,7 +4,7 @@
  * and exit 3 when a broker did not apply the change; streams print one line per event until Ctrl-C.
  */
 import { InvalidArgumentError } from 'commander';
-import type * as grpc from '@grpc/grpc-js';
+import { status, type ClientDuplexStream, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import {
   CheckReplicasResponse,
   CreateGroupResponse,
@@ -269,7 +269,7 @@ function baseOf<T extends { cluster: string; brokerName: string; brokerId: numbe
 }
 
 /** Follow a server stream until Ctrl-C (exit 0) or an error (its exit code). */
-function follow(ctx: Context, stream: grpc.ClientReadableStream<unknown> | grpc.ClientDuplexStream<unknown, unknown>, onData: (m: unknown) => void): Promise<number> {
+function follow(ctx: Context, stream: ClientReadableStream<unknown> | ClientDuplexStream<unknown, unknown>, onData: (m: unknown) => void): Promise<number> {
   return new Promise<number>((resolve) => {
     let stopping = false;
     void ctx.interrupted.then(() => {
@@ -278,10 +278,11 @@ function follow(ctx: Context, stream: grpc.ClientReadableStream<unknown> | grpc.
       resolve(EXIT.OK);
     });
     stream.on('data', onData);
-    stream.on('error', (err: grpc.ServiceError) => {
+    stream.on('error', (err: ServiceError) => {
       if (stopping) return;
       ctx.err(`error: ${statusName(err.code)}: ${err.details}`);
-      resolve(exitCodeForStatus(err.code));
+      // A stream cancelled by the other side (connection lost) counts as unavailable.
+      resolve(err.code === status.CANCELLED ? EXIT.UNAVAILABLE : exitCodeForStatus(err.code));
     });
     stream.on('end', () => {
       if (stopping) return;

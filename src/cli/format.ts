@@ -170,7 +170,7 @@ export function brokers(bs: BrokerInfo[]): string {
 export function topics(ts: TopicSummary[], total: number): string {
   const cols = columns('TOPIC', 'TYPE', 'BROKERS', 'READ>', 'WRITE>', 'VERSION');
   const rows = ts.map((t) => [t.name, messageType(t.messageType), list(t.brokerNames), String(t.totalReadQueueNums), String(t.totalWriteQueueNums), t.version]);
-  return `${tableOr('topics', cols, rows)}\n${total} topic${total === 1 ? '' : 's'}`;
+  return rows.length === 0 ? '(no topics)' : `${table(cols, rows)}\n${total} topic${total === 1 ? '' : 's'}`;
 }
 
 /** A route's replica sets. */
@@ -216,7 +216,7 @@ export function topicDetail(t: GetTopicResponse): string {
 export function groups(gs: GroupSummary[], total: number): string {
   const cols = columns('GROUP', 'MODE', 'BROKERS', 'TOPICS', 'LAG>', 'INSTANCES>');
   const rows = gs.map((g) => [g.name, consumeMode(g.consumeMode), list(g.brokerNames), list(g.topics), String(g.totalLag), String(g.instanceCount)]);
-  return `${tableOr('groups', cols, rows)}\n${total} group${total === 1 ? '' : 's'}`;
+  return rows.length === 0 ? '(no groups)' : `${table(cols, rows)}\n${total} group${total === 1 ? '' : 's'}`;
 }
 
 const subscriptions = (c: GroupConfig | undefined): string =>
@@ -272,7 +272,7 @@ export function instances(is: InstanceInfo[]): string {
     list(i.brokerNames),
     iso(i.lastSeenAtMs),
   ]);
-  return `${tableOr('instances', cols, rows)}\n${is.length} instance${is.length === 1 ? '' : 's'}`;
+  return rows.length === 0 ? '(no instances)' : `${table(cols, rows)}\n${is.length} instance${is.length === 1 ? '' : 's'}`;
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ import {
 } from '../metadata/cluster-view';
 import { GroupNotFound } from '../metadata/errors';
 import { checkReplicas } from './replica-check';
+import { resolveAddresses } from '../client/resolve';
 import { createTargets, existingTargets, replicaSetTargets, type TargetSpec } from '../metadata/write-targets';
 import type { BrokerRef } from '../metadata/types';
 import { requireAllOk } from './commands';
@@ -171,11 +172,12 @@ export function adminService(deps: ServiceDeps): AdminServer {
       checkListRouteVersionsRequest(req);
       return listRouteVersions(r, req, serverId, warmup.active);
     }),
-    checkReplicas: unary('CheckReplicas', (req, call) => {
+    checkReplicas: unary('CheckReplicas', async (req, call) => {
       checkCheckReplicasRequest(req);
       // Addresses from the caller make this replica open connections: only for callers allowed to write.
       if (req.nameservers.length > 0) deps.guard.adminWrite(call);
-      const peers = req.nameservers.length > 0 ? req.nameservers : config.peers.split(',').map((p) => p.trim()).filter(Boolean);
+      // Host names expand to every address (a headless Service lists every replica).
+      const peers = await resolveAddresses(req.nameservers.length > 0 ? req.nameservers : config.peers);
       return checkReplicas({ registry: r, serverId, warmingUp: warmup.active, config }, peers, req.topics, deadline(call));
     }),
   };

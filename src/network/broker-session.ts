@@ -7,7 +7,7 @@
  */
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { ConnectRequest, ConnectResponse } from '../../generated/nameserver/v1/broker_registry';
-import { DomainError, FailedPrecondition, InvalidArgument, Superseded } from '../metadata/errors';
+import { BrokerNotFound, DomainError, FailedPrecondition, InvalidArgument, Superseded } from '../metadata/errors';
 import { brokerRef, type BrokerKey, type BrokerRef } from '../metadata/types';
 import {
   checkCommandResult,
@@ -99,7 +99,9 @@ export class BrokerSession {
     } catch (err) {
       if (err instanceof InvalidArgument || (err instanceof DomainError && err.kind === 'not-found')) {
         // Bad content: say so on this message, keep the session.
-        this.ack(typeof m.seq === 'number' ? m.seq : 0, toStatus(err, 'Connect').details, false, true); // m may not have decoded
+        // A broker this replica no longer holds (it expired, or this replica restarted) must re-register.
+        const gone = err instanceof BrokerNotFound;
+        this.ack(typeof m.seq === 'number' ? m.seq : 0, toStatus(err, 'Connect').details, false, true, gone); // m may not have decoded
         return;
       }
       this.close();
