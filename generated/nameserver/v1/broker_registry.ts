@@ -282,7 +282,10 @@ export interface SessionAccepted {
   graceMs: number;
 }
 
-/** Create a topic, or replace its configuration if it exists with a different one. */
+/**
+ * Create a topic. Creating it again with the same configuration is OK (idempotent); if the broker holds
+ * it with a different configuration it answers COMMAND_OUTCOME_ALREADY_EXISTS and changes nothing.
+ */
 export interface CreateTopicCommand {
   /** The topic to create. */
   topic: TopicConfig | undefined;
