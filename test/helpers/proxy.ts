@@ -18,12 +18,14 @@ export class FaultProxy {
       const upstream = net.connect(this.target.port, this.target.host);
       const pair: [net.Socket, net.Socket] = [client, upstream];
       this.pairs.add(pair);
+      // pipe() resumes its source: a pair made while paused is only piped on resume().
       if (this.paused) {
         client.pause();
         upstream.pause();
+      } else {
+        client.pipe(upstream);
+        upstream.pipe(client);
       }
-      client.pipe(upstream);
-      upstream.pipe(client);
       const drop = () => {
         this.pairs.delete(pair);
         client.destroy();
