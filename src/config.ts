@@ -53,6 +53,8 @@ export interface Config {
   clientToken: string;
   /** host:port of the operations HTTP server (/metrics, /readyz, console); empty: off. */
   httpListen: string;
+  /** Serve the web console on the operations HTTP port (needs httpListen). */
+  console: boolean;
   /** Other NameServer replicas (comma-separated host:port) that CheckReplicas compares with by default. */
   peers: string;
   /** PEM certificate chain file: serve TLS when set (with tlsKeyFile). */
@@ -89,6 +91,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   adminToken: '',
   clientToken: '',
   httpListen: '',
+  console: false,
   peers: '',
   tlsCertFile: '',
   tlsKeyFile: '',

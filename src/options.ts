@@ -45,6 +45,7 @@ const SPECS: Spec[] = [
   { key: 'adminToken', flag: '--admin-token <token>', env: 'NAMESERVER_ADMIN_TOKEN', help: 'bearer token required on Admin (empty: none, and writes only from loopback)' },
   { key: 'clientToken', flag: '--client-token <token>', env: 'NAMESERVER_CLIENT_TOKEN', help: 'bearer token required on RouteQuery (empty: none)' },
   { key: 'httpListen', flag: '--http-listen <host:port>', env: 'NAMESERVER_HTTP_LISTEN', help: 'operations HTTP server: /metrics (Prometheus), /readyz (empty: off)' },
+  { key: 'console', flag: '--console', env: 'NAMESERVER_CONSOLE', help: 'serve the web console on the operations HTTP port (needs an HTTP listen address)' },
   { key: 'peers', flag: '--peers <host:port,...>', env: 'NAMESERVER_PEERS', help: 'other replicas CheckReplicas compares with by default' },
   { key: 'tlsCertFile', flag: '--tls-cert <file>', env: 'NAMESERVER_TLS_CERT', help: 'PEM certificate chain: serve TLS' },
   { key: 'tlsKeyFile', flag: '--tls-key <file>', env: 'NAMESERVER_TLS_KEY', help: 'PEM private key of --tls-cert' },
@@ -80,7 +81,7 @@ function parserOf(s: Spec): ((v: string) => string | number) | undefined {
 }
 
 /** Read a YAML or JSON config file into option values, validating every key and value. */
-function readConfigFile(file: string): Partial<Record<keyof Config, string | number>> {
+function readConfigFile(file: string): Partial<Record<keyof Config, string | number | boolean>> {
   let doc: unknown;
   try {
     doc = YAML.parse(readFileSync(file, 'utf8'));
@@ -90,10 +91,15 @@ function readConfigFile(file: string): Partial<Record<keyof Config, string | num
   if (doc === null || doc === undefined) return {};
   if (typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError(`config file ${file}: must be a mapping of option names to values`);
   const byName = new Map(SPECS.map((s) => [optionName(s), s]));
-  const out: Partial<Record<keyof Config, string | number>> = {};
+  const out: Partial<Record<keyof Config, string | number | boolean>> = {};
   for (const [name, raw] of Object.entries(doc as Record<string, unknown>)) {
     const spec = byName.get(name);
     if (!spec) throw new ConfigError(`config file ${file}: unknown option "${name}" (options are the flag names: ${[...byName.keys()].join(', ')})`);
+    if (typeof DEFAULT_CONFIG[spec.key] === 'boolean') {
+      if (raw !== true && raw !== false) throw new ConfigError(`config file ${file}: "${name}" must be true or false`);
+      (out as Record<string, unknown>)[spec.key] = raw;
+      continue;
+    }
     if (typeof raw !== 'string' && typeof raw !== 'number') throw new ConfigError(`config file ${file}: "${name}" must be a string or a number`);
     const parse = parserOf(spec);
     try {
@@ -111,6 +117,7 @@ function checkConsistency(c: Config): void {
   if (c.leaseTtlMs < c.minLeaseTtlMs || c.leaseTtlMs > c.maxLeaseTtlMs) {
     throw new ConfigError(`--lease-ttl-ms (${c.leaseTtlMs}) must lie between --min-lease-ttl-ms and --max-lease-ttl-ms`);
   }
+  if (c.console && !c.httpListen) throw new ConfigError('--console needs --http-listen (the console is served on the operations HTTP port)');
   if (c.maxQueueNums < 1) throw new ConfigError('--max-queue-nums must be at least 1');
   if (c.maxMessageBytes < 64 * 1024) throw new ConfigError('--max-message-bytes must be at least 65536');
   if (c.watchProgressIntervalMs < 100) throw new ConfigError('--watch-progress-interval-ms must be at least 100');

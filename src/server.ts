@@ -34,6 +34,7 @@ import { Metrics } from './metrics';
 import { instrument } from './network/instrument';
 import { PeerRateLimiter } from './network/rate-limit';
 import { startHttp } from './http';
+import { createConsole } from './console';
 import type http from 'node:http';
 
 /** Directory of the .proto files (served by reflection). */
@@ -50,6 +51,15 @@ export function serverCredentials(c: Readonly<Config>): grpc.ServerCredentials {
   if (!c.tlsCertFile || !c.tlsKeyFile) throw new Error('TLS needs both --tls-cert and --tls-key');
   const ca = c.tlsClientCaFile ? readFileSync(c.tlsClientCaFile) : null;
   return grpc.ServerCredentials.createSsl(ca, [{ cert_chain: readFileSync(c.tlsCertFile), private_key: readFileSync(c.tlsKeyFile) }], ca !== null);
+}
+
+/** Credentials for this server's own loopback clients (the console gateway). */
+function loopbackCredentials(c: Readonly<Config>): grpc.ChannelCredentials {
+  if (!c.tlsCertFile) return grpc.credentials.createInsecure();
+  const ca = readFileSync(c.tlsClientCaFile || c.tlsCertFile);
+  return c.tlsClientCaFile
+    ? grpc.credentials.createSsl(ca, readFileSync(c.tlsKeyFile), readFileSync(c.tlsCertFile))
+    : grpc.credentials.createSsl(ca);
 }
 
 /** A running (or runnable) NameServer. */
@@ -174,7 +184,10 @@ export class NameServer {
       ),
     );
     if (this.config.httpListen) {
-      const h = await startHttp(this.config.httpListen, this.metrics, () => !this.warmup.active && !this.stopping);
+      const routes = this.config.console
+        ? [createConsole({ target: `127.0.0.1:${this.boundPort}`, credentials: loopbackCredentials(this.config) })]
+        : [];
+      const h = await startHttp(this.config.httpListen, this.metrics, () => !this.warmup.active && !this.stopping, routes);
       this.http = h.server;
       this.httpPortBound = h.port;
     }

@@ -490,14 +490,19 @@ interface HelpEntry {
 }
 
 /**
- * The options `--help` prints, by flag. commander wraps long lines, so whitespace is collapsed first;
- * an entry runs from its flag to the next flag.
+ * The options `--help` prints, by flag. commander starts each option on a line of its own ("  --flag
+ * <arg>   meaning") and indents the wrapped rest of its text further; entries are read line by line.
  */
 function helpEntries(help: string): Map<string, HelpEntry> {
-  const flat = help.replace(/\s+/g, ' ');
   const entries = new Map<string, HelpEntry>();
-  for (const m of flat.matchAll(/ (--[a-z-]+) (<[^>]+>)(.*?)(?= --[a-z-]+ <| -h, --help)/g)) {
-    const [, flag, arg, text] = m as unknown as [string, string, string, string];
+  const texts: [string, string, string][] = [];
+  for (const line of help.split('\n')) {
+    const start = /^ {2}(?:-\w, )?(--[a-z-]+)( <[^>]+>)?\s+(.*)$/.exec(line);
+    if (start) texts.push([start[1]!, (start[2] ?? '').trim(), start[3]!]);
+    else if (texts.length > 0 && /^\s{4,}\S/.test(line)) texts[texts.length - 1]![2] += ` ${line.trim()}`;
+  }
+  for (const [flag, arg, text] of texts) {
+    if (flag === '--help' || flag === '--version') continue;
     const d = /^(.*?) \((?:default: (.*), )?env: ([A-Z_]+)\)$/.exec(text.trim());
     assert.ok(d, `${flag}: "${text}" ends with "(default: …, env: …)" or "(env: …)"`);
     entries.set(flag, { arg, meaning: d[1]!, def: d[2], env: d[3]! });
@@ -532,7 +537,7 @@ function configTableRows(help: string): string[] {
   return [...helpEntries(help)].map(([flag, e]) => {
     const value = e.def === undefined ? undefined : e.def.startsWith('"') ? (JSON.parse(e.def) as string) : e.def;
     const shown = value === undefined ? '(none)' : value === '' ? '(empty)' : `\`${value}\``;
-    return `| \`${flag} ${e.arg}\` | \`${e.env}\` | ${shown} | ${e.meaning.replace(/\|/g, '\\|')} |`;
+    return `| \`${e.arg ? `${flag} ${e.arg}` : flag}\` | \`${e.env}\` | ${shown} | ${e.meaning.replace(/\|/g, '\\|')} |`;
   });
 }
 
