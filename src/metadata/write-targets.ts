@@ -27,7 +27,7 @@ function leadersNamed(r: Registry, names: readonly string[], cluster: string): B
   const all = r.brokers.all();
   for (const name of new Set(names)) {
     const clusters = new Set(all.filter((s) => s.brokerName === name && (!cluster || s.cluster === cluster)).map((s) => s.cluster));
-    if (clusters.size === 0) clusters.add(cluster || '?');
+    if (clusters.size === 0) clusters.add(cluster); // unknown here: reported as such, cluster as given (maybe '')
     for (const c of clusters) out.set(replicaSetKey(c, name), brokerRef(c, name, 0));
   }
   return [...out.values()];

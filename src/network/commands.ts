@@ -53,7 +53,9 @@ export class CommandDispatcher {
       return Promise.resolve({
         ...base,
         outcome: CommandOutcome.COMMAND_OUTCOME_NO_SESSION,
-        message: `broker ${target.key} has no live Connect session on this NameServer replica`,
+        message: target.cluster
+          ? `broker ${target.key} has no live Connect session on this NameServer replica`
+          : `replica set ${target.brokerName} is not registered on this NameServer replica (down, or not reporting here)`,
       });
     }
     const commandId = randomUUID();
