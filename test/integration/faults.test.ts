@@ -11,6 +11,9 @@ import path from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { call, exited, rejectsWith, startServer, type Started } from '../helpers/server';
 import { FaultProxy } from '../helpers/proxy';
+import { WatchProbe } from '../helpers/watch';
+import { FakeBroker } from '../fixtures/fake-broker';
+import { RouteEventType } from '../../generated/nameserver/v1/route_query';
 
 const root = path.resolve(__dirname, '..', '..');
 const children: ChildProcess[] = [];
@@ -57,6 +60,35 @@ describe('broker faults', () => {
       await rejectsWith(call(s.routes, 'getRoute', { topic: 'hung-t' }), status.NOT_FOUND);
       child.kill('SIGCONT');
       child.kill('SIGKILL');
+    } finally {
+      await s.stop();
+    }
+  });
+});
+
+describe('a broker reconnecting in a loop', () => {
+  test('reconnects within the grace keep its routes: no removal, no flapping; one session left', async () => {
+    const s = await startServer({ streamGraceMs: 1_000 });
+    try {
+      const w = new WatchProbe(s.routes);
+      w.subscribe('loop-t');
+      const first = new FakeBroker(s.address, 'looper', ['loop-t']);
+      await first.connect();
+      await w.until((p) => p.latest('loop-t')?.type === RouteEventType.ROUTE_EVENT_TYPE_UPDATED);
+      let b = first;
+      for (let i = 0; i < 20; i++) {
+        b.close();
+        b = new FakeBroker(s.address, 'looper', ['loop-t']);
+        await b.connect();
+      }
+      await w.synced();
+      assert.equal(w.events.filter((e) => e.type === RouteEventType.ROUTE_EVENT_TYPE_REMOVED).length, 0, 'no removal');
+      assert.equal(w.routeMessages, 1, 'the route never changed');
+      assert.equal(s.server.sessions.size, 1);
+      assert.equal(s.server.registry.brokers.size, 1);
+      b.close();
+      await removed(s, 'loop-t');
+      w.close();
     } finally {
       await s.stop();
     }

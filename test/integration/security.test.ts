@@ -5,9 +5,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
-import { AdminClient } from '../../generated/nameserver/v1/admin';
-import { BrokerRegistryClient } from '../../generated/nameserver/v1/broker_registry';
-import { RouteQueryClient } from '../../generated/nameserver/v1/route_query';
+import { AdminClient, AdminService } from '../../generated/nameserver/v1/admin';
+import { BrokerRegistryClient, BrokerRegistryService } from '../../generated/nameserver/v1/broker_registry';
+import { RouteQueryClient, RouteQueryService } from '../../generated/nameserver/v1/route_query';
 import { rejectsWith, startServer, type Started } from '../helpers/server';
 import { makePki, type TestPki } from '../helpers/certs';
 import { report, topic } from '../fixtures/reports';
@@ -79,6 +79,57 @@ describe('bearer tokens per role', () => {
     const res = await unary<{ status: string }>((cb) => h.check({ service: '' }, cb));
     assert.equal(res.status, 'SERVING');
     h.close();
+  });
+});
+
+describe('every RPC of every service, by role', () => {
+  const services = [
+    { role: 'broker', def: BrokerRegistryService },
+    { role: 'client', def: RouteQueryService },
+    { role: 'admin', def: AdminService },
+  ] as const;
+  const tokens = { broker: 'broker-t', admin: 'admin-t', client: 'client-t' };
+  /** Status of one call of `path` with an empty request (any status but the auth ones means "authorised"). */
+  function probe(raw: grpc.Client, m: { path: string; requestStream: boolean; responseStream: boolean }, token?: string): Promise<grpc.status> {
+    const id = (b: Buffer) => b;
+    const metadata = md(token);
+    const deadline = Date.now() + 3_000;
+    return new Promise((resolve) => {
+      if (!m.requestStream && !m.responseStream) {
+        raw.makeUnaryRequest(m.path, id, id, Buffer.alloc(0), metadata, { deadline }, (err) => resolve(err ? err.code : grpc.status.OK));
+        return;
+      }
+      const c = m.requestStream
+        ? raw.makeBidiStreamRequest(m.path, id, id, metadata, { deadline })
+        : raw.makeServerStreamRequest(m.path, id, id, Buffer.alloc(0), metadata, { deadline });
+      c.on('data', () => {
+        resolve(grpc.status.OK);
+        c.cancel();
+      });
+      c.on('error', (e: grpc.ServiceError) => resolve(e.code));
+      c.on('end', () => resolve(grpc.status.OK));
+      if (m.requestStream) (c as grpc.ClientDuplexStream<Buffer, Buffer>).write(Buffer.alloc(0));
+    });
+  }
+
+  test('no token → UNAUTHENTICATED, another role\'s token → PERMISSION_DENIED, the right token → served', async () => {
+    const s = await startServer({ brokerToken: tokens.broker, adminToken: tokens.admin, clientToken: tokens.client });
+    const raw = new grpc.Client(s.address, grpc.credentials.createInsecure());
+    try {
+      for (const { role, def } of services) {
+        const other = role === 'admin' ? tokens.broker : tokens.admin;
+        for (const m of Object.values(def)) {
+          assert.equal(await probe(raw, m), grpc.status.UNAUTHENTICATED, `${m.path} without a token`);
+          assert.equal(await probe(raw, m, 'wrong'), grpc.status.UNAUTHENTICATED, `${m.path} with a wrong token`);
+          if (role !== 'client') assert.equal(await probe(raw, m, other), grpc.status.PERMISSION_DENIED, `${m.path} with another role's token`);
+          const served = await probe(raw, m, tokens[role]);
+          assert.ok(served !== grpc.status.UNAUTHENTICATED && served !== grpc.status.PERMISSION_DENIED, `${m.path} with its token: ${grpc.status[served]}`);
+        }
+      }
+    } finally {
+      raw.close();
+      await s.stop();
+    }
   });
 });
 
