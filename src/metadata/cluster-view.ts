@@ -98,13 +98,26 @@ function topicSummary(r: Registry, name: string): TopicSummary {
   };
 }
 
-/** A page of topics (those with a route). */
-export function listTopics(r: Registry, req: ListTopicsRequest): ListTopicsResponse {
-  const keep = (t: string) => t.startsWith(req.namePrefix) && onCluster(r, r.topics.holders(t), req.cluster);
-  const sorted = r.routes.sortedTopics();
+/**
+ * A filtered page of sorted names (topics or groups): by name prefix and by cluster (some broker of the
+ * cluster reports the name), with the total number of matches.
+ */
+function filteredPage(
+  r: Registry,
+  sorted: readonly string[],
+  holders: (name: string) => ReadonlyMap<string, unknown> | undefined,
+  req: { namePrefix: string; cluster: string; pageSize: number; pageToken: string },
+): { keys: string[]; nextPageToken: string; total: number } {
+  const keep = (n: string) => n.startsWith(req.namePrefix) && onCluster(r, holders(n), req.cluster);
   const p = page(sorted, pageSize(req.pageSize), req.pageToken, keep);
   const total = req.namePrefix || req.cluster ? sorted.filter(keep).length : sorted.length;
-  return { topics: p.keys.map((t) => topicSummary(r, t)), nextPageToken: p.nextPageToken, total };
+  return { ...p, total };
+}
+
+/** A page of topics (those with a route). */
+export function listTopics(r: Registry, req: ListTopicsRequest): ListTopicsResponse {
+  const p = filteredPage(r, r.routes.sortedTopics(), (t) => r.topics.holders(t), req);
+  return { topics: p.keys.map((t) => topicSummary(r, t)), nextPageToken: p.nextPageToken, total: p.total };
 }
 
 /** One topic: its route and every reporting broker's config and queue offsets. */
@@ -149,11 +162,8 @@ function groupSummary(r: Registry, name: string): GroupSummary {
 
 /** A page of groups. */
 export function listGroups(r: Registry, req: ListGroupsRequest): ListGroupsResponse {
-  const keep = (g: string) => g.startsWith(req.namePrefix) && onCluster(r, r.groups.holders(g), req.cluster);
-  const sorted = r.groups.sortedNames();
-  const p = page(sorted, pageSize(req.pageSize), req.pageToken, keep);
-  const total = req.namePrefix || req.cluster ? sorted.filter(keep).length : sorted.length;
-  return { groups: p.keys.map((g) => groupSummary(r, g)), nextPageToken: p.nextPageToken, total };
+  const p = filteredPage(r, r.groups.sortedNames(), (g) => r.groups.holders(g), req);
+  return { groups: p.keys.map((g) => groupSummary(r, g)), nextPageToken: p.nextPageToken, total: p.total };
 }
 
 /** One group in detail. */
