@@ -2,9 +2,17 @@
  * The web console (opt-in, `--console`), served on the operations HTTP port. It talks to this
  * NameServer only through its own gRPC services (Admin and RouteQuery), over a loopback channel, so
  * every check (validation, tokens, loopback-only writes) applies to it as to any client.
+ *
+ *   /console/          the page (static HTML, CSS and browser JavaScript from ./static)
+ *   /api/...           the JSON gateway derived from the proto (gateway.ts)
+ *
+ * See README.md beside this file.
  */
+import type { EventEmitter } from 'node:events';
 import type { ChannelCredentials } from '@grpc/grpc-js';
 import type { HttpRoute } from '../http';
+import { loadAssets, serveAsset } from './assets';
+import { Gateway } from './gateway';
 
 /** Where the console's gateway reaches the gRPC services. */
 export interface ConsoleOptions {
@@ -14,10 +22,25 @@ export interface ConsoleOptions {
 }
 
 /** The console's HTTP routes (pages, assets, and the JSON gateway to the gRPC services). */
-export function createConsole(_opts: ConsoleOptions): HttpRoute {
-  return (_req, res) => {
-    res.writeHead(501, { 'content-type': 'text/plain' });
-    res.end('the web console is not built yet (issue #9)\n');
+export function createConsole(opts: ConsoleOptions): HttpRoute {
+  const gateway = new Gateway(opts);
+  const assets = loadAssets();
+  const servers = new WeakSet<EventEmitter>();
+  return async (req, res) => {
+    const raw = req.url ?? '/';
+    const q = raw.indexOf('?');
+    const pathname = q < 0 ? raw : raw.slice(0, q);
+    const search = q < 0 ? '' : raw.slice(q);
+    const isApi = pathname === '/api' || pathname.startsWith('/api/');
+    if (!isApi && pathname !== '/console' && !pathname.startsWith('/console/')) return false;
+    // Close the gateway's channel with the HTTP server that carries it (server.ts owns that server).
+    const server = (req.socket as { server?: EventEmitter }).server;
+    if (server && !servers.has(server)) {
+      servers.add(server);
+      server.once('close', () => gateway.close());
+    }
+    if (isApi) await gateway.handle(req, res, pathname, new URLSearchParams(search.slice(1)));
+    else serveAsset(assets, req, res, pathname, search);
     return true;
   };
 }

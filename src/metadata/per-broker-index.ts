@@ -2,6 +2,10 @@
  * A two-way index of named configs (topics or groups) reported per broker: name → broker → config and
  * broker → name → config. TopicManager and GroupManager are instances of it. Every write reports the
  * names whose aggregate changed into a caller-supplied set, so the route table recomputes only those.
+ *
+ * With a `canonical` key function, equal configs are interned: a thousand brokers reporting the same
+ * topic configuration share one object (reference-counted, released with the last holder), which at
+ * 1,000 brokers × 1,000 topics is most of the memory a config would otherwise take.
  */
 import type { BrokerKey } from './types';
 
@@ -15,24 +19,34 @@ export class PerBrokerIndex<T extends Named> {
   private readonly byBroker = new Map<BrokerKey, Map<string, T>>();
   private readonly byName = new Map<string, Map<BrokerKey, T>>();
   private sorted: string[] | undefined;
+  private readonly pool = new Map<string, T>();
+  private readonly refs = new Map<T, { key: string; count: number }>();
 
-  constructor(private readonly equal: (a: T, b: T) => boolean) {}
+  constructor(
+    private readonly equal: (a: T, b: T) => boolean,
+    private readonly canonical?: (item: T) => string,
+  ) {}
 
   /** Replace everything a broker reports (a full registration). O(old + new) for this broker only. */
   replaceBroker(key: BrokerKey, items: readonly T[], changed: Set<string>): void {
     const old = this.byBroker.get(key);
     const next = new Map<string, T>();
     for (const item of items) {
-      next.set(item.name, item);
       const prev = old?.get(item.name);
-      if (prev === undefined || !this.equal(prev, item)) {
-        this.link(key, item);
-        changed.add(item.name);
+      if (prev !== undefined && this.equal(prev, item)) {
+        next.set(item.name, prev);
+        continue;
       }
+      const kept = this.intern(item);
+      if (prev !== undefined) this.release(prev);
+      next.set(item.name, kept);
+      this.link(key, kept);
+      changed.add(item.name);
     }
     if (old) {
-      for (const name of old.keys()) {
+      for (const [name, prev] of old) {
         if (!next.has(name)) {
+          this.release(prev);
           this.unlink(key, name);
           changed.add(name);
         }
@@ -49,8 +63,10 @@ export class PerBrokerIndex<T extends Named> {
     for (const item of items) {
       const prev = mine.get(item.name);
       if (prev !== undefined && this.equal(prev, item)) continue;
-      mine.set(item.name, item);
-      this.link(key, item);
+      const kept = this.intern(item);
+      if (prev !== undefined) this.release(prev);
+      mine.set(item.name, kept);
+      this.link(key, kept);
       changed.add(item.name);
     }
   }
@@ -60,7 +76,10 @@ export class PerBrokerIndex<T extends Named> {
     const mine = this.byBroker.get(key);
     if (!mine) return;
     for (const name of names) {
-      if (!mine.delete(name)) continue;
+      const prev = mine.get(name);
+      if (prev === undefined) continue;
+      mine.delete(name);
+      this.release(prev);
       this.unlink(key, name);
       changed.add(name);
     }
@@ -71,7 +90,8 @@ export class PerBrokerIndex<T extends Named> {
   removeBroker(key: BrokerKey, changed: Set<string>): void {
     const mine = this.byBroker.get(key);
     if (!mine) return;
-    for (const name of mine.keys()) {
+    for (const [name, prev] of mine) {
+      this.release(prev);
       this.unlink(key, name);
       changed.add(name);
     }
@@ -119,6 +139,34 @@ export class PerBrokerIndex<T extends Named> {
   sortedNames(): readonly string[] {
     if (!this.sorted) this.sorted = [...this.byName.keys()].sort();
     return this.sorted;
+  }
+
+  /** Distinct config objects held (interned ones count once). */
+  get distinctConfigs(): number {
+    return this.canonical ? this.refs.size : this.entryCount();
+  }
+
+  /** The shared copy of an equal config, counting one more holder. */
+  private intern(item: T): T {
+    if (!this.canonical) return item;
+    const key = this.canonical(item);
+    const shared = this.pool.get(key);
+    if (shared !== undefined) {
+      this.refs.get(shared)!.count++;
+      return shared;
+    }
+    this.pool.set(key, item);
+    this.refs.set(item, { key, count: 1 });
+    return item;
+  }
+
+  /** One holder fewer; the last one frees the shared copy. */
+  private release(item: T): void {
+    if (!this.canonical) return;
+    const r = this.refs.get(item);
+    if (!r || --r.count > 0) return;
+    this.refs.delete(item);
+    this.pool.delete(r.key);
   }
 
   private link(key: BrokerKey, item: T): void {

@@ -22,7 +22,12 @@ import type { BrokerManager, BrokerState } from './broker-manager';
 import type { TopicManager } from './topic-manager';
 import type { TopicName } from './types';
 
-/** A route ready to serve. Frozen; replaced (never mutated) when the route changes. */
+/**
+ * A route ready to serve: its version and its encodings. Replaced (never mutated) when the route
+ * changes. Only bytes are kept (a route object per topic would cost more than everything else
+ * together at 1,000 brokers × 1,000 topics); `route` decodes a fresh copy for the rare reader that
+ * needs the object (Admin views).
+ */
 export interface RouteEntry {
   readonly route: Route;
   readonly version: string;
@@ -127,14 +132,13 @@ export class RouteTable extends EventEmitter<RouteTableEvents> {
       const version = createHash('sha256').update(canonical).digest('hex').slice(0, 16);
       if (old?.version === version) continue;
       route.version = version;
-      const entry: RouteEntry = Object.freeze({
-        route: deepFreeze(route),
+      const entry: RouteEntry = new EncodedRoute(
         version,
-        getRouteBytes: Buffer.from(GetRouteResponse.encode({ route }).finish()),
-        updateEventBytes: Buffer.from(
+        Buffer.from(GetRouteResponse.encode({ route }).finish()),
+        Buffer.from(
           WatchRoutesResponse.encode({ events: [{ topic, type: RouteEventType.ROUTE_EVENT_TYPE_UPDATED, route }], progress: undefined }).finish(),
         ),
-      });
+      );
       if (!old) this.sorted = undefined;
       this.seen?.add(topic);
       this.routes.set(topic, entry);
@@ -187,10 +191,15 @@ function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function deepFreeze<T>(o: T): T {
-  if (o && typeof o === 'object' && !Object.isFrozen(o)) {
-    Object.freeze(o);
-    for (const v of Object.values(o)) deepFreeze(v);
+/** A RouteEntry that keeps only bytes and decodes the route object on demand. */
+class EncodedRoute implements RouteEntry {
+  constructor(
+    readonly version: string,
+    readonly getRouteBytes: Buffer,
+    readonly updateEventBytes: Buffer,
+  ) {}
+
+  get route(): Route {
+    return GetRouteResponse.decode(this.getRouteBytes).route!;
   }
-  return o;
 }

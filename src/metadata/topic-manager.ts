@@ -15,9 +15,15 @@ export function sameTopicConfig(a: TopicConfig, b: TopicConfig): boolean {
   );
 }
 
-/** Topics per broker and brokers per topic (see PerBrokerIndex). */
+/** A string equal for exactly the configs sameTopicConfig calls equal (attributes in key order). */
+export function topicConfigKey(t: TopicConfig): string {
+  const attrs = Object.keys(t.attributes).sort().map((k) => `${k}\u0000${t.attributes[k]}`).join('\u0001');
+  return `${t.name}\u0002${t.readQueueNums}\u0002${t.writeQueueNums}\u0002${t.permission}\u0002${t.messageType}\u0002${attrs}`;
+}
+
+/** Topics per broker and brokers per topic (see PerBrokerIndex); equal configs are shared. */
 export class TopicManager extends PerBrokerIndex<TopicConfig> {
   constructor() {
-    super(sameTopicConfig);
+    super(sameTopicConfig, topicConfigKey);
   }
 }

@@ -1,5 +1,5 @@
 /** RouteQuery: the client-facing service. GetRoute answers from pre-encoded bytes (see encoded.ts). */
-import type { GetRouteResponse, RouteQueryServer } from '../../generated/nameserver/v1/route_query';
+import { GetRoutesResponse, type GetRouteResponse, type RouteQueryServer } from '../../generated/nameserver/v1/route_query';
 import { TopicNotFound, WarmingUp } from '../metadata/errors';
 import { checkGetRouteRequest, checkGetRoutesRequest } from '../metadata/validate';
 import { bidi, unary } from './handler';
@@ -21,15 +21,17 @@ export function routeQueryService(deps: ServiceDeps): RouteQueryServer {
     }),
     getRoutes: unary('GetRoutes', (req) => {
       checkGetRoutesRequest(req);
-      const topics = [...new Set(req.topics)];
-      const routes = [];
-      const notFound = [];
-      for (const t of topics) {
+      // A GetRouteResponse is `route = 1`, exactly one element of GetRoutesResponse's `routes = 1`:
+      // the answer is the pre-encoded routes concatenated, plus the small rest encoded here.
+      const parts: Buffer[] = [];
+      const notFound: string[] = [];
+      for (const t of new Set(req.topics)) {
         const e = registry.routes.get(t);
-        if (e) routes.push(e.route);
+        if (e) parts.push(e.getRouteBytes);
         else notFound.push(t);
       }
-      return { routes, notFound, warmingUp: warmup.active };
+      parts.push(Buffer.from(GetRoutesResponse.encode({ routes: [], notFound, warmingUp: warmup.active }).finish()));
+      return encoded<GetRoutesResponse>(Buffer.concat(parts));
     }),
     watchRoutes: bidi('WatchRoutes', deps.streams, (call) => deps.routeWatch.serve(call)),
   };
