@@ -9,6 +9,7 @@
  * is involved), so two replicas that received the same reports give the same version.
  */
 import { createHash } from 'node:crypto';
+import { BinaryWriter } from '@bufbuild/protobuf/wire';
 import { EventEmitter } from 'node:events';
 import { MessageType, Permission, type TopicConfig } from '../../generated/nameserver/v1/common';
 import {
@@ -42,6 +43,13 @@ export interface RouteTableEvents {
   changed: [topic: TopicName, entry: RouteEntry];
   removed: [topic: TopicName];
 }
+
+/** Wire tags (field number << 3 | wire type 2 = length-delimited, 0 = varint). */
+const FIRST_FIELD_TAG = (1 << 3) | 2; // GetRouteResponse.route, WatchRoutesResponse.events
+const ROUTE_VERSION_TAG = (2 << 3) | 2; // Route.version
+const EVENT_TOPIC_TAG = (1 << 3) | 2; // RouteEvent.topic
+const EVENT_TYPE_TAG = (2 << 3) | 0; // RouteEvent.type
+const EVENT_ROUTE_TAG = (3 << 3) | 2; // RouteEvent.route
 
 const READ = 2;
 const WRITE = 1;
@@ -128,16 +136,22 @@ export class RouteTable extends EventEmitter<RouteTableEvents> {
         }
         continue;
       }
+      // Encode the route once: its canonical form (no version) is hashed into the version, and the
+      // served forms wrap the same bytes (the version field appended; protobuf parsers accept fields in
+      // any order, and every replica appends it the same way).
       const canonical = Route.encode(route).finish();
       const version = createHash('sha256').update(canonical).digest('hex').slice(0, 16);
       if (old?.version === version) continue;
-      route.version = version;
+      const routeBytes = Buffer.concat([canonical, new BinaryWriter().uint32(ROUTE_VERSION_TAG).string(version).finish()]);
+      const event = new BinaryWriter()
+        .uint32(EVENT_TOPIC_TAG).string(topic)
+        .uint32(EVENT_TYPE_TAG).int32(RouteEventType.ROUTE_EVENT_TYPE_UPDATED)
+        .uint32(EVENT_ROUTE_TAG).bytes(routeBytes)
+        .finish();
       const entry: RouteEntry = new EncodedRoute(
         version,
-        Buffer.from(GetRouteResponse.encode({ route }).finish()),
-        Buffer.from(
-          WatchRoutesResponse.encode({ events: [{ topic, type: RouteEventType.ROUTE_EVENT_TYPE_UPDATED, route }], progress: undefined }).finish(),
-        ),
+        Buffer.from(new BinaryWriter().uint32(FIRST_FIELD_TAG).bytes(routeBytes).finish()),
+        Buffer.from(new BinaryWriter().uint32(FIRST_FIELD_TAG).bytes(event).finish()),
       );
       if (!old) this.sorted = undefined;
       this.seen?.add(topic);

@@ -4,7 +4,9 @@
  */
 import { afterEach, beforeEach, describe, mock, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { Permission } from '../../generated/nameserver/v1/common';
+import { GetRouteResponse, Route, RouteEventType, WatchRoutesResponse } from '../../generated/nameserver/v1/route_query';
 import { BrokerConflict } from '../../src/metadata/errors';
 import { Registry, type RegistryOptions } from '../../src/metadata/registry';
 import { brokerRef } from '../../src/metadata/types';
@@ -91,6 +93,24 @@ describe('registration', () => {
     assert.equal(r1.routes.get('x')!.version, r2.routes.get('x')!.version);
     assert.equal(r1.routes.get('y')!.version, r2.routes.get('y')!.version);
     assert.notEqual(r1.routes.get('x')!.version, r1.routes.get('y')!.version);
+  });
+
+  test('the served encodings decode to the route, with the version that hashes its canonical form', () => {
+    const r = new Registry(OPTS);
+    r.register(report('b1', 0, ['t']), { kind: 'lease' });
+    r.register(report('b1', 1, ['t']), { kind: 'lease' });
+    const e = r.routes.get('t')!;
+    const viaGet = GetRouteResponse.decode(e.getRouteBytes).route!;
+    const ev = WatchRoutesResponse.decode(e.updateEventBytes).events;
+    assert.equal(ev.length, 1);
+    assert.equal(ev[0]!.topic, 't');
+    assert.equal(ev[0]!.type, RouteEventType.ROUTE_EVENT_TYPE_UPDATED);
+    assert.deepEqual(ev[0]!.route, viaGet);
+    assert.equal(viaGet.version, e.version);
+    assert.equal(viaGet.brokers[0]!.replicas.length, 2);
+    const canonical = Route.encode({ ...viaGet, version: '' }).finish();
+    assert.equal(createHash('sha256').update(canonical).digest('hex').slice(0, 16), e.version);
+    assert.deepEqual(e.route, viaGet);
   });
 
   test('the GetRoute bytes are encoded once per change, not per read', () => {
