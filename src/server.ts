@@ -26,8 +26,9 @@ import { routeQueryService } from './network/route-query';
 import { RouteWatchHub } from './network/route-watch';
 import { ClusterWatchHub } from './network/cluster-watch';
 import { CommandDispatcher } from './network/commands';
-import { Guard } from './network/auth';
-import { readFileSync } from 'node:fs';
+import { Guard, INTERNAL_METADATA } from './network/auth';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { toStatus } from './network/status';
 import { WarmUp } from './warmup';
 import { Metrics } from './metrics';
@@ -53,15 +54,6 @@ export function serverCredentials(c: Readonly<Config>): grpc.ServerCredentials {
   return grpc.ServerCredentials.createSsl(ca, [{ cert_chain: readFileSync(c.tlsCertFile), private_key: readFileSync(c.tlsKeyFile) }], ca !== null);
 }
 
-/** Credentials for this server's own loopback clients (the console gateway). */
-function loopbackCredentials(c: Readonly<Config>): grpc.ChannelCredentials {
-  if (!c.tlsCertFile) return grpc.credentials.createInsecure();
-  const ca = readFileSync(c.tlsClientCaFile || c.tlsCertFile);
-  return c.tlsClientCaFile
-    ? grpc.credentials.createSsl(ca, readFileSync(c.tlsKeyFile), readFileSync(c.tlsCertFile))
-    : grpc.credentials.createSsl(ca);
-}
-
 /** A running (or runnable) NameServer. */
 export class NameServer {
   readonly serverId = randomBytes(8).toString('hex');
@@ -79,6 +71,8 @@ export class NameServer {
   readonly metrics: Metrics;
   private http: http.Server | undefined;
   private httpPortBound = 0;
+  private privateDir: string | undefined;
+  private readonly guard: Guard;
   private boundPort = 0;
 
   constructor(readonly config: Readonly<Config>) {
@@ -114,7 +108,7 @@ export class NameServer {
       metrics: this.metrics,
     });
     this.clusterWatch = new ClusterWatchHub(this.registry, config.watchStallTimeoutMs);
-    const guard = new Guard({ broker: config.brokerToken, admin: config.adminToken, client: config.clientToken });
+    const guard = (this.guard = new Guard({ broker: config.brokerToken, admin: config.adminToken, client: config.clientToken }));
     this.commands = new CommandDispatcher(this.sessions);
     const deps: ServiceDeps = {
       config,
@@ -185,7 +179,7 @@ export class NameServer {
     );
     if (this.config.httpListen) {
       const routes = this.config.console
-        ? [createConsole({ target: `127.0.0.1:${this.boundPort}`, credentials: loopbackCredentials(this.config) })]
+        ? [createConsole({ target: await this.privateListener(), credentials: grpc.credentials.createInsecure(), internal: { key: INTERNAL_METADATA, value: this.guard.internalSecret } })]
         : [];
       const h = await startHttp(this.config.httpListen, this.metrics, () => !this.warmup.active && !this.stopping, routes);
       this.http = h.server;
@@ -194,6 +188,20 @@ export class NameServer {
     this.setServing(this.warmup.active ? 'NOT_SERVING' : 'SERVING');
     log.info({ listen: this.config.listen, port: this.boundPort, serverId: this.serverId, warmupMs: this.config.warmupMs }, 'NameServer listening');
     return this.boundPort;
+  }
+
+  /**
+   * A unix socket in a private (0700) directory, served without TLS, for this process's own clients
+   * (the console gateway): it works whatever TLS the public listener uses, and no other user can reach
+   * it. The same services, tokens and checks apply.
+   */
+  private async privateListener(): Promise<string> {
+    this.privateDir = mkdtempSync(path.join(tmpdir(), 'nameserver-'));
+    const target = `unix:${path.join(this.privateDir, 'grpc.sock')}`;
+    await new Promise<void>((resolve, reject) =>
+      this.server.bindAsync(target, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
+    );
+    return target;
   }
 
   /** Stop: health NOT_SERVING, end open streams with UNAVAILABLE, then close the listener. Idempotent. */
@@ -223,6 +231,7 @@ export class NameServer {
         resolve();
       });
     });
+    if (this.privateDir) rmSync(this.privateDir, { recursive: true, force: true });
     log.info('NameServer stopped');
   }
 

@@ -26,6 +26,11 @@ export interface GatewayOptions {
   /** host:port of this server's gRPC listener (loopback). */
   target: string;
   credentials: grpc.ChannelCredentials;
+  /**
+   * Metadata proving a call comes through this gateway, which applies the loopback-only-writes rule
+   * itself on the HTTP side (the server cannot see the browser's address).
+   */
+  internal?: { key: string; value: string };
   /** Largest request body, bytes (default 1 MiB). */
   maxBodyBytes?: number;
   /** Most Server-Sent Events streams open at once (default 256). */
@@ -156,18 +161,30 @@ export function isCrossSite(req: http.IncomingMessage): boolean {
   return !hosts.includes(originHost);
 }
 
-async function readBody(req: http.IncomingMessage, limit: number): Promise<string> {
+function readBody(req: http.IncomingMessage, limit: number): Promise<string> {
   const tooLarge = () => new HttpError(413, grpc.status.RESOURCE_EXHAUSTED, `request body larger than ${limit} bytes`, { connection: 'close' });
   const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > limit) throw tooLarge();
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    total += chunk.length;
-    if (total > limit) throw tooLarge();
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+  if (declared > limit) return Promise.reject(tooLarge());
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    let over = false;
+    req.on('data', (chunk: Buffer) => {
+      if (over) return; // keep reading (and dropping) so the 413 can be answered on this connection
+      total += chunk.length;
+      if (total > limit) {
+        over = true;
+        chunks.length = 0;
+        reject(tooLarge());
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.once('end', () => {
+      if (!over) resolve(Buffer.concat(chunks).toString('utf8'));
+    });
+    req.once('error', reject);
+  });
 }
 
 /** See the module comment. */
@@ -266,6 +283,7 @@ export class Gateway {
     const md = new grpc.Metadata();
     const auth = req.headers.authorization;
     if (auth) md.set('authorization', auth);
+    if (this.opts.internal) md.set(this.opts.internal.key, this.opts.internal.value);
     return md;
   }
 

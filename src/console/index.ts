@@ -19,6 +19,8 @@ export interface ConsoleOptions {
   /** host:port of this server's gRPC listener, reachable from itself (loopback). */
   target: string;
   credentials: ChannelCredentials;
+  /** Metadata proving a call comes through the gateway (see GatewayOptions.internal). */
+  internal?: { key: string; value: string };
 }
 
 /** The console's HTTP routes (pages, assets, and the JSON gateway to the gRPC services). */

@@ -5,7 +5,7 @@
  * token configured, Admin writes are accepted from loopback peers only. Tokens are compared in
  * constant time and never logged.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { Metadata, ServiceDefinition, UntypedHandleCall, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { PermissionDenied, Unauthenticated } from '../metadata/errors';
@@ -30,6 +30,9 @@ const SERVICE_OF: Record<Role, string> = {
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
+/** Metadata key of the per-process internal secret (see Guard.internalSecret). */
+export const INTERNAL_METADATA = 'x-nameserver-internal';
+
 /** Whether a grpc-js peer string ("127.0.0.1:5000", "::1:5000", "::ffff:127.0.0.1:5000") is loopback. */
 export function isLoopbackPeer(peer: string): boolean {
   if (peer.startsWith('unix:')) return true;
@@ -45,6 +48,13 @@ export function isLoopbackPeer(peer: string): boolean {
 /** Checks calls against the configured tokens. */
 export class Guard {
   private readonly digests: Partial<Record<Role, Buffer>> = {};
+
+  /**
+   * A random per-process secret for this process's own clients (the console gateway, which applies
+   * the loopback-only-writes rule on the HTTP side); sent as `INTERNAL_METADATA`, never logged.
+   */
+  readonly internalSecret = randomBytes(32).toString('hex');
+  private readonly internalDigest = digest(this.internalSecret);
 
   constructor(tokens: Tokens) {
     for (const role of ['broker', 'admin', 'client'] as Role[]) if (tokens[role]) this.digests[role] = digest(tokens[role]);
@@ -70,8 +80,10 @@ export class Guard {
   }
 
   /** Admin writes: with no admin token configured, only loopback peers may write. */
-  adminWrite(call: { getPeer(): string }): void {
+  adminWrite(call: { getPeer(): string; metadata?: Metadata }): void {
     if (this.required('admin')) return; // the token was checked for the whole service
+    const internal = call.metadata?.get(INTERNAL_METADATA)[0];
+    if (typeof internal === 'string' && timingSafeEqual(digest(internal), this.internalDigest)) return;
     if (!isLoopbackPeer(call.getPeer())) {
       throw new PermissionDenied('Admin writes from non-loopback peers need an admin token (start the NameServer with --admin-token)');
     }

@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Metadata } from '@grpc/grpc-js';
 import { PermissionDenied, Unauthenticated } from '../../src/metadata/errors';
-import { Guard, isLoopbackPeer } from '../../src/network/auth';
+import { Guard, INTERNAL_METADATA, isLoopbackPeer } from '../../src/network/auth';
 
 const md = (auth?: string) => {
   const m = new Metadata();
@@ -75,5 +75,17 @@ describe('Guard', () => {
     assert.throws(() => open.adminWrite({ getPeer: () => '2001:db8::7:4000' }), PermissionDenied);
     // With an admin token the token (checked for the whole service) is what counts.
     g.adminWrite({ getPeer: () => '10.1.2.3:4000' });
+  });
+
+  test('the process\'s own gateway (proved by the per-process secret) may write; a guessed secret may not', () => {
+    const open = new Guard({ broker: '', admin: '', client: '' });
+    const withSecret = (v: string) => {
+      const m = new Metadata();
+      m.set(INTERNAL_METADATA, v);
+      return { getPeer: () => 'unknown', metadata: m };
+    };
+    open.adminWrite(withSecret(open.internalSecret));
+    assert.throws(() => open.adminWrite(withSecret('0'.repeat(64))), PermissionDenied);
+    assert.throws(() => open.adminWrite(withSecret(new Guard({ broker: '', admin: '', client: '' }).internalSecret)), PermissionDenied);
   });
 });

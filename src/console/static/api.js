@@ -145,7 +145,7 @@ export function openStream(method, body, handlers) {
           if (data.length === 0) continue;
           const json = JSON.parse(data.join('\n'));
           if (event === 'status') {
-            end(json.code === 0 ? null : new GatewayError(json, 200));
+            end(json.code === 0 ? null : new GatewayError(json, 0)); // no HTTP status: the stream itself was a 200
             return;
           }
           handlers.onMessage(json);
