@@ -13,12 +13,9 @@ set -euo pipefail
 
 PACKAGES=(chromium fonts-liberation)
 
-missing=()
-for p in "${PACKAGES[@]}"; do
-  if [[ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)" != "installed" ]]; then
-    missing+=("$p")
-  fi
-done
+# shellcheck source=lib/debian.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/debian.sh"
+mapfile -t missing < <(missing_packages "${PACKAGES[@]}")
 
 if ((${#missing[@]} == 0)); then
   echo "install-browser: ${PACKAGES[*]} already installed"

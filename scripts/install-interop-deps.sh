@@ -33,12 +33,9 @@ PACKAGES=(
   golang-github-golang-protobuf-1-5-dev
 )
 
-missing=()
-for p in "${PACKAGES[@]}"; do
-  if [[ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)" != "installed" ]]; then
-    missing+=("$p")
-  fi
-done
+# shellcheck source=lib/debian.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/debian.sh"
+mapfile -t missing < <(missing_packages "${PACKAGES[@]}")
 
 if ((${#missing[@]} == 0)); then
   echo "install-interop-deps: all ${#PACKAGES[@]} packages already installed"
