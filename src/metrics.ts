@@ -19,11 +19,56 @@ export interface MetricSources {
   pendingCommands: () => number;
 }
 
+/** Latency buckets of unary RPCs, in seconds. */
+const RPC_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5];
+
+/**
+ * Counts and latency of one RPC method. Kept in plain numbers on the hot path (GetRoute answers tens
+ * of thousands of calls a second; prom-client's labelled children hash their labels on every call)
+ * and turned into Prometheus series only at scrape time.
+ */
+export class MethodStats {
+  private readonly byCode = new Map<string, number>();
+  private readonly buckets = new Float64Array(RPC_BUCKETS.length);
+  private sum = 0;
+  private count = 0;
+
+  /** A call ended with `code`; unary calls also give their latency. */
+  done(code: string, seconds?: number): void {
+    this.byCode.set(code, (this.byCode.get(code) ?? 0) + 1);
+    if (seconds === undefined) return;
+    let i = 0;
+    while (i < RPC_BUCKETS.length && seconds > RPC_BUCKETS[i]!) i++;
+    if (i < RPC_BUCKETS.length) this.buckets[i]!++;
+    this.sum += seconds;
+    this.count++;
+  }
+
+  /** @internal Series of `nameserver_rpc_total`. */
+  counterValues(method: string): prom.MetricValue<string>[] {
+    return [...this.byCode].map(([code, value]) => ({ labels: { method, code }, value }));
+  }
+
+  /** @internal Series of `nameserver_rpc_duration_seconds` (cumulative buckets, sum, count). */
+  histogramValues(method: string, name: string): prom.MetricValueWithName<string>[] {
+    if (this.count === 0) return [];
+    const out: prom.MetricValueWithName<string>[] = [];
+    let cumulative = 0;
+    RPC_BUCKETS.forEach((le, i) => {
+      cumulative += this.buckets[i]!;
+      out.push({ metricName: `${name}_bucket`, labels: { method, le: String(le) }, value: cumulative });
+    });
+    out.push({ metricName: `${name}_bucket`, labels: { method, le: '+Inf' }, value: this.count });
+    out.push({ metricName: `${name}_sum`, labels: { method }, value: this.sum });
+    out.push({ metricName: `${name}_count`, labels: { method }, value: this.count });
+    return out;
+  }
+}
+
 /** The NameServer's metrics. */
 export class Metrics {
   readonly registry = new prom.Registry();
-  readonly rpcs: prom.Counter<'method' | 'code'>;
-  readonly rpcSeconds: prom.Histogram<'method'>;
+  private readonly methods = new Map<string, MethodStats>();
   readonly pushes: prom.Counter;
   readonly coalesced: prom.Counter;
   readonly watchersEnded: prom.Counter<'reason'>;
@@ -58,14 +103,14 @@ export class Metrics {
     gauge('nameserver_open_streams', 'Open server streams of every kind.', src.openStreams);
     gauge('nameserver_pending_commands', 'Admin write commands waiting for a broker result.', src.pendingCommands);
     gauge('nameserver_warming_up', '1 while this replica is warming up.', () => (src.warmup.active ? 1 : 0));
-    this.rpcs = new prom.Counter({ name: 'nameserver_rpc_total', help: 'RPCs by method and status code.', labelNames: ['method', 'code'], registers: [r] });
-    this.rpcSeconds = new prom.Histogram({
-      name: 'nameserver_rpc_duration_seconds',
-      help: 'Unary RPC latency by method.',
-      labelNames: ['method'],
-      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
-      registers: [r],
-    });
+    const custom = (name: string, help: string, type: 'counter' | 'histogram', values: () => prom.MetricValue<string>[]) =>
+      r.registerMetric({ name, get: async () => ({ name, help, type, values: values(), aggregator: 'sum' }) } as unknown as prom.Metric);
+    custom('nameserver_rpc_total', 'RPCs by method and status code.', 'counter', () =>
+      [...this.methods].flatMap(([m, s]) => s.counterValues(m)),
+    );
+    custom('nameserver_rpc_duration_seconds', 'Unary RPC latency by method.', 'histogram', () =>
+      [...this.methods].flatMap(([m, s]) => s.histogramValues(m, 'nameserver_rpc_duration_seconds')),
+    );
     this.pushes = new prom.Counter({ name: 'nameserver_watch_messages_total', help: 'Messages written to watch streams.', registers: [r] });
     this.coalesced = new prom.Counter({ name: 'nameserver_watch_coalesced_total', help: 'Route changes absorbed by a change already pending for the same subscriber and topic.', registers: [r] });
     this.watchersEnded = new prom.Counter({ name: 'nameserver_watchers_ended_total', help: 'Watch streams the server ended, by reason.', labelNames: ['reason'], registers: [r] });
@@ -76,6 +121,13 @@ export class Metrics {
       buckets: [1, 10, 100, 1_000, 10_000, 100_000],
       registers: [r],
     });
+  }
+
+  /** The stats of one RPC method (created on first use; callers keep the object). */
+  rpc(method: string): MethodStats {
+    let s = this.methods.get(method);
+    if (!s) this.methods.set(method, (s = new MethodStats()));
+    return s;
   }
 
   /** The text exposition. */

@@ -11,21 +11,14 @@ export function instrument<S extends UntypedServiceImplementation>(def: ServiceD
   for (const [name, method] of Object.entries(def)) {
     const rpc = method.path.slice(method.path.lastIndexOf('/') + 1);
     const handler = impl[name] as (...args: unknown[]) => void;
-    // Label children are resolved once per method (and per status code), not on every call.
-    const latency = metrics.rpcSeconds.labels({ method: rpc });
-    const counters = new Map<number, { inc(): void }>();
-    const count = (code: number) => {
-      let c = counters.get(code);
-      if (!c) counters.set(code, (c = metrics.rpcs.labels({ method: rpc, code: status[code] ?? String(code) })));
-      c.inc();
-    };
+    const stats = metrics.rpc(rpc); // resolved once per method, not per call
     if (method.requestStream || method.responseStream) {
       out[name] = ((call: NodeJS.EventEmitter) => {
         let done = false;
         const end = (code: number) => {
           if (done) return;
           done = true;
-          count(code);
+          stats.done(status[code] ?? String(code));
         };
         call.once('error', (e: { code?: number }) => end(e.code ?? status.UNKNOWN));
         call.once('cancelled', () => end(status.CANCELLED));
@@ -34,10 +27,10 @@ export function instrument<S extends UntypedServiceImplementation>(def: ServiceD
       }) as UntypedHandleCall;
     } else {
       out[name] = ((call: unknown, callback: (err: { code?: number } | null, res?: unknown) => void) => {
-        const started = process.hrtime.bigint();
+        const started = performance.now();
         handler(call, (err: { code?: number } | null, res?: unknown) => {
-          latency.observe(Number(process.hrtime.bigint() - started) / 1e9);
-          count(err ? (err.code ?? status.UNKNOWN) : status.OK);
+          const code = err ? (err.code ?? status.UNKNOWN) : status.OK;
+          stats.done(status[code] ?? String(code), (performance.now() - started) / 1000);
           callback(err, res);
         });
       }) as UntypedHandleCall;
