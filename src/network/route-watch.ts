@@ -24,7 +24,7 @@ import { removedEventBytes, type RouteTable } from '../metadata/route-table';
 import type { TopicName } from '../metadata/types';
 import { checkWatchRoutesRequest } from '../metadata/validate';
 import type { WarmUp } from '../warmup';
-import { CoalescingWriter, type Sink } from './coalescing-writer';
+import { CoalescingWriter, directSink } from './coalescing-writer';
 import { abortStalledStream, checkDecoded, endWithStatus } from './handler';
 import { toStatus } from './status';
 import type { Metrics } from '../metrics';
@@ -147,7 +147,7 @@ export class RouteWatcher {
     private readonly hub: RouteWatchHub,
   ) {
     this.writer = new CoalescingWriter<TopicName>(
-      call as unknown as Sink,
+      directSink(call as unknown as Parameters<typeof directSink>[0]),
       (topic) => this.render(topic),
       () => this.renderProgress(),
       {
