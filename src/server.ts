@@ -6,9 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
-import { ReflectionService } from '@grpc/reflection';
-import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
+import { HealthImplementation } from 'grpc-health-check';
 import { AdminService } from '../generated/nameserver/v1/admin';
 import { BrokerRegistryService } from '../generated/nameserver/v1/broker_registry';
 import { RouteQueryService } from '../generated/nameserver/v1/route_query';
@@ -21,7 +19,8 @@ import { brokerRegistryService } from './network/broker-registry';
 import { SessionDirectory } from './network/broker-session';
 import type { ServiceDeps } from './network/deps';
 import { acceptingEncoded, tolerantDecoding } from './network/encoded';
-import { endWithStatus, StreamTracker } from './network/handler';
+import { bidi, endWithStatus, StreamTracker } from './network/handler';
+import { DescriptorIndex, REFLECTION_SERVICES, reflectionHandler } from './network/reflection';
 import { routeQueryService } from './network/route-query';
 import { RouteWatchHub } from './network/route-watch';
 import { ClusterWatchHub } from './network/cluster-watch';
@@ -38,9 +37,6 @@ import { startHttp } from './http';
 import { createConsole } from './console';
 import type http from 'node:http';
 
-/** Directory of the .proto files (served by reflection). */
-export const PROTO_DIR = path.resolve(__dirname, '..', 'proto');
-const PROTO_FILES = ['admin', 'broker_registry', 'common', 'route_query'].map((f) => `nameserver/v1/${f}.proto`);
 const SERVICE_NAMES = ['nameserver.v1.BrokerRegistry', 'nameserver.v1.RouteQuery', 'nameserver.v1.Admin'];
 
 /** Plaintext, TLS, or mutual TLS, from the configured PEM files. */
@@ -150,13 +146,11 @@ export class NameServer {
           },
         }),
     } as unknown as Parameters<HealthImplementation['addToServer']>[0]);
-    // Reflection describes our services, health, and itself (grpcurl lists what reflection knows).
-    const reflectionProtoDir = path.join(path.dirname(require.resolve('@grpc/reflection/package.json')), 'build', 'proto');
-    const reflected = protoLoader.loadSync(
-      [...PROTO_FILES, path.basename(healthProtoPath), 'grpc/reflection/v1/reflection.proto', 'grpc/reflection/v1alpha/reflection.proto'],
-      { includeDirs: [PROTO_DIR, path.dirname(healthProtoPath), reflectionProtoDir] },
-    );
-    new ReflectionService(reflected).addToServer(this.server);
+    // Reflection describes our services, health, and itself, from the descriptors buf compiled.
+    const reflection = DescriptorIndex.load([...SERVICE_NAMES, 'grpc.health.v1.Health', ...REFLECTION_SERVICES.map((r) => r.name)]);
+    for (const r of REFLECTION_SERVICES) {
+      this.server.addService(r.definition, { serverReflectionInfo: bidi(`${r.name}/ServerReflectionInfo`, this.streams, reflectionHandler(reflection)) });
+    }
     this.warmup.on('done', () => this.setServing('SERVING'));
   }
 

@@ -3,12 +3,12 @@
  * a real NameServer with `--http-listen 127.0.0.1:0 --console`, brokers on Connect sessions, and the
  * page doing what an operator does. Waits are Playwright's auto-waiting locators, never sleeps.
  *
- * Chromium comes from `bash scripts/install-browser.sh` (CI runs it). Without it the tests are skipped
- * locally, and fail under CI (CI=...) so that a missing browser is never a silent pass.
+ * Chromium is Debian's, installed by scripts/install-test-tools.sh (`npm test` runs it first); without
+ * it every test here fails with that command (never a silent skip).
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -18,9 +18,9 @@ import { Permission } from '../../generated/nameserver/v1/common';
 import { FakeBroker } from '../fixtures/fake-broker';
 import { report } from '../fixtures/reports';
 import { call, exited, startServer, type Started } from '../helpers/server';
+import { tool } from '../helpers/tools';
 
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const HAVE_CHROMIUM = isExecutable(CHROMIUM);
+const CHROMIUM = process.env.CHROMIUM_PATH || tool('chromium');
 const ROOT = path.resolve(__dirname, '..', '..');
 // The machine has no network: keep Chromium from trying (background networking floods refused connections).
 const CHROMIUM_ARGS = [
@@ -33,21 +33,6 @@ const CHROMIUM_ARGS = [
   '--disable-component-update',
   '--disable-sync',
 ];
-
-function isExecutable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return statSync(file).isFile();
-  } catch {
-    return false;
-  }
-}
-
-if (!HAVE_CHROMIUM && process.env.CI) {
-  test('headless Chromium is installed for the console end-to-end tests', () => {
-    assert.fail(`no Chromium at ${CHROMIUM}: CI must run \`bash scripts/install-browser.sh\` (Debian package "chromium") before npm test`);
-  });
-}
 
 /** A browser with a fresh profile; pages are tabs (each with its own sessionStorage). */
 async function launch(): Promise<{ ctx: BrowserContext; close(): Promise<void> }> {
@@ -96,7 +81,7 @@ async function brokerProcess(address: string, name: string, topics: string[]): P
   return child;
 }
 
-describe('web console in headless Chromium', { skip: HAVE_CHROMIUM ? false : `no Chromium at ${CHROMIUM} (bash scripts/install-browser.sh installs it)` }, () => {
+describe('web console in headless Chromium', () => {
   let browser: Awaited<ReturnType<typeof launch>>;
   let s: Started;
   const fakes: FakeBroker[] = [];
@@ -234,7 +219,7 @@ describe('web console in headless Chromium', { skip: HAVE_CHROMIUM ? false : `no
   });
 });
 
-describe('web console with an admin token configured', { skip: HAVE_CHROMIUM ? false : `no Chromium at ${CHROMIUM}` }, () => {
+describe('web console with an admin token configured', () => {
   let browser: Awaited<ReturnType<typeof launch>>;
   let s: Started;
   let b: FakeBroker;

@@ -1,6 +1,6 @@
 /**
  * Foundation (issue #2): what an operator sees of a NameServer before any broker logic matters —
- * reflection the way grpcurl uses it (and the README's grpcurl examples replayed), health Check/Watch
+ * reflection through an independent npm client (the real grpcurl replays the README in grpcurl.test.ts), health Check/Watch
  * and warm-up, every RPC wired (UNIMPLEMENTED only for what the contract lacks or a later issue owns),
  * graceful shutdown on SIGTERM/SIGINT, the command line and the README's configuration table, and
  * structured logs. Real servers on 127.0.0.1:0, real clients; every wait is on an event or a promise,
@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { GrpcReflection, type Descriptor } from 'grpc-js-reflection-client';
+import { GrpcReflection } from 'grpc-js-reflection-client';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { AdminService } from '../../generated/nameserver/v1/admin';
 import { BrokerRegistryService, ConnectRequest, type ConnectResponse } from '../../generated/nameserver/v1/broker_registry';
@@ -141,100 +141,6 @@ test('reflection v1alpha (older grpcurl and tools) is served too and describes t
   assert.equal(m?.resolvedResponseType?.fullName, '.nameserver.v1.GetRouteResponse');
   // grpcurl needs every file to resolve with its imports (common.proto here).
   assert.ok(root.lookupType('nameserver.v1.Route'), 'imported types (common.proto) resolve');
-});
-
-// ---------------------------------------------------------------------------------------------------
-// The README's grpcurl examples, replayed through reflection the way grpcurl runs them.
-
-type ReflectedRoot = ReturnType<Descriptor['getProtobufJsRoot']>;
-type ReflectedType = ReturnType<ReflectedRoot['lookupType']>;
-
-/**
- * Check a grpcurl `-d` JSON object against a reflected message type as strictly as grpcurl does
- * (unknown fields and unknown enum names are errors; proto and JSON field names are both accepted)
- * and return it with protobufjs's field names, ready for `fromObject`.
- */
-function checkJson(type: ReflectedType, value: unknown, where: string): Record<string, unknown> {
-  assert.ok(value !== null && typeof value === 'object' && !Array.isArray(value), `${where}: an object`);
-  const out: Record<string, unknown> = {};
-  for (const [key, v] of Object.entries(value)) {
-    const name = key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
-    const field = type.fields[name];
-    assert.ok(field, `${where}.${key}: ${type.fullName} has no such field`);
-    const target = field.resolvedType;
-    const one = (x: unknown, at: string): unknown => {
-      if (target && 'values' in target) {
-        assert.ok(typeof x === 'string' && x in target.values, `${at}: ${JSON.stringify(x)} is not a value of ${target.fullName}`);
-        return x;
-      }
-      if (target && 'fields' in target && !field.map) return checkJson(target as ReflectedType, x, at);
-      return x;
-    };
-    out[name] = field.repeated && Array.isArray(v) ? v.map((x, i) => one(x, `${where}.${key}[${i}]`)) : one(v, `${where}.${key}`);
-  }
-  return out;
-}
-
-test('README: the grpcurl examples work as written (list, describe, health, register, route)', async (t) => {
-  const s = await startServer({ warmupMs: 0 });
-  const r = new GrpcReflection(s.address, grpc.credentials.createInsecure(), {}, 'v1');
-  const raw = new grpc.Client(s.address, grpc.credentials.createInsecure());
-  t.after(async () => {
-    closeReflection(r);
-    raw.close();
-    await s.stop();
-  });
-  const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-  const commands = readme.split('\n').filter((l) => l.startsWith('grpcurl '));
-  assert.ok(commands.length >= 6, `README.md has grpcurl examples (${commands.length})`);
-  const answers = new Map<string, Record<string, unknown>>();
-  for (const command of commands) {
-    assert.ok(command.startsWith('grpcurl -plaintext '), command);
-    assert.ok(command.includes(' 127.0.0.1:9876'), `${command}: the default address`);
-    const list = / 127\.0\.0\.1:9876 list$/.exec(command);
-    const describe = / 127\.0\.0\.1:9876 describe ([\w.]+)$/.exec(command);
-    const invoke = /-d '(.*)' 127\.0\.0\.1:9876 ([\w.]+)\/(\w+)$/.exec(command);
-    if (list) {
-      const services = (await r.listServices()).sort();
-      for (const name of services) assert.ok(readme.includes(`\`${name}\``), `README.md names ${name}, which list prints`);
-      assert.deepEqual(services, [
-        'grpc.health.v1.Health',
-        'grpc.reflection.v1.ServerReflection',
-        'grpc.reflection.v1alpha.ServerReflection',
-        ...OWN_SERVICES,
-      ].sort());
-    } else if (describe) {
-      const root = (await r.getDescriptorBySymbol(describe[1]!)).getProtobufJsRoot();
-      assert.ok(root.lookup(describe[1]!), `${describe[1]} is described`);
-    } else if (invoke) {
-      const [, json, service, method] = invoke as unknown as [string, string, string, string];
-      const root = (await r.getDescriptorBySymbol(service)).getProtobufJsRoot();
-      root.resolveAll();
-      const m = root.lookupService(service).methods[method];
-      assert.ok(m, `${service}/${method} exists`);
-      const reqType = m.resolvedRequestType!;
-      const resType = m.resolvedResponseType!;
-      const req = reqType.fromObject(checkJson(reqType, JSON.parse(json), method));
-      const res = await new Promise<Buffer>((resolve, reject) =>
-        raw.makeUnaryRequest(
-          `/${service}/${method}`,
-          (b: Buffer) => b,
-          (b: Buffer) => b,
-          Buffer.from(reqType.encode(req).finish()),
-          (err, b) => (err ? reject(new Error(`${command}\n  -> ${grpc.status[err.code]}: ${err.details}`)) : resolve(b!)),
-        ),
-      );
-      answers.set(`${service}/${method}`, resType.toObject(resType.decode(res), { enums: String, longs: String }));
-    } else {
-      assert.fail(`README.md has a grpcurl example this test cannot replay: ${command}`);
-    }
-  }
-  assert.deepEqual(answers.get('grpc.health.v1.Health/Check'), { status: 'SERVING' });
-  assert.equal(answers.get('nameserver.v1.BrokerRegistry/RegisterBroker')?.['complete'], true);
-  const route = answers.get('nameserver.v1.RouteQuery/GetRoute')?.['route'] as { topic: string; version: string; brokers: Array<{ brokerName: string }> } | undefined;
-  assert.equal(route?.topic, 'orders');
-  assert.ok(route.version.length > 0);
-  assert.deepEqual(route.brokers.map((b) => b.brokerName), ['b1']);
 });
 
 // ---------------------------------------------------------------------------------------------------
