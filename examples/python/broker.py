@@ -15,11 +15,12 @@ It is the reference for "Writing a broker in another language" (examples/README.
 Everything it does is printed as one JSON object per line on stdout ("event": "registered",
 "command", "command_result", ...), which the interop test follows. Configuration lives in memory only.
 
-  python3 broker.py --nameservers 127.0.0.1:9876 --cluster c1 --broker-name py-broker \
-      --address 127.0.0.1:10911 --topic orders:8 --topic audit:4 --group billing
+  .tools/venv/bin/python examples/python/broker.py --nameservers 127.0.0.1:9876 --cluster c1 \
+      --broker-name py-broker --address 127.0.0.1:10911 --topic orders:8 --topic audit:4 --group billing
 
-Stubs: run ./gen.sh first (they go to examples/python/build, or to --stubs / $NAMESERVER_PY_STUBS).
-Needs Debian's python3-grpcio and python3-protobuf.
+Stubs: run examples/python/gen.sh first (they go to examples/python/build, or to --stubs /
+$NAMESERVER_PY_STUBS). Needs grpcio and protobuf from PyPI: the project's virtualenv .tools/venv
+(`bash scripts/install-test-tools.sh`, pins in test/interop/requirements.txt) has them.
 """
 import argparse
 import json

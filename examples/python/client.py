@@ -13,9 +13,10 @@ it differs from what the client holds, then every change. The stream stays open 
 when it breaks, the client moves to the next NameServer and re-subscribes with the versions it holds
 (after a failover, unchanged routes cost nothing).
 
-  python3 client.py --nameservers 127.0.0.1:9876 --topic orders --topic audit
+  .tools/venv/bin/python examples/python/client.py --nameservers 127.0.0.1:9876 --topic orders --topic audit
 
-Stubs: run ./gen.sh first (examples/python/build, or --stubs / $NAMESERVER_PY_STUBS).
+Stubs: run examples/python/gen.sh first (examples/python/build, or --stubs / $NAMESERVER_PY_STUBS).
+Needs grpcio and protobuf from PyPI (the project's virtualenv .tools/venv has them).
 """
 import argparse
 import json

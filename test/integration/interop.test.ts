@@ -1,7 +1,8 @@
 /**
  * Polyglot interop (issue #6): brokers and clients written with nothing but the .proto files and
- * their own language's gRPC stack (Debian's python3-grpcio and Go gRPC packages) against a real
- * NameServer.
+ * their own language's gRPC stack, from that language's registry (grpcio and protobuf from PyPI;
+ * grpc-go and protobuf-go from the Go module proxy, with the stubs of sdk/go/nameserverv1), against
+ * a real NameServer.
  *
  *  - the Python broker (examples/python/broker.py) and the Go broker (examples/go) register over
  *    Connect with an overlapping topic, and report positions;
@@ -12,11 +13,12 @@
  *  - SIGKILL of the Go broker removes it from the Python client's watch (and the SDK's) within the
  *    design's 3 s (the stream grace is 300 ms here).
  *
- * The toolchain comes from scripts/install-interop-deps.sh. With CI set, a missing tool is a failure;
- * without CI the suite is skipped with the list of what is missing.
+ * The toolchains come from scripts/install-test-tools.sh (`npm test` runs it first). A missing tool
+ * fails the test that needs it, with the command that installs it; nothing is skipped.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,14 +28,7 @@ import { CommandOutcome, Permission, MessageType } from '../../generated/nameser
 import { NameServerClient } from '../../src/client';
 import { call, startServer, type Started } from '../helpers/server';
 import { eventually, JsonLineProcess, type Line } from '../interop/json-lines';
-import { buildGo, buildPython, detectToolchain, ROOT } from '../interop/toolchain';
-
-const toolchain = detectToolchain();
-const inCi = !!process.env.CI;
-const skip =
-  toolchain.missing.length > 0 && !inCi
-    ? `interop toolchain not installed (run scripts/install-interop-deps.sh as root): missing ${toolchain.missing.join(', ')}`
-    : false;
+import { buildGo, buildPython, goBinary as goTool, python as venvPython, pythonVersions, ROOT } from '../interop/toolchain';
 
 const GRACE_MS = 300;
 const PY = 'py-broker';
@@ -76,7 +71,7 @@ async function createTopic(s: Started, name: string, brokerName: string, queues:
   }
 }
 
-describe('interop: Python and Go brokers, Python and TypeScript clients', { skip }, () => {
+describe('interop: Python and Go brokers, Python and TypeScript clients', () => {
   let buildDir = '';
   let pyStubs: string | undefined;
   let goBinary: string | undefined;
@@ -89,7 +84,7 @@ describe('interop: Python and Go brokers, Python and TypeScript clients', { skip
   let pyClient: JsonLineProcess | undefined;
 
   const python = (script: string, args: string[], name: string) => {
-    const p = new JsonLineProcess(name, toolchain.python!, ['-u', path.join(ROOT, 'examples/python', script), ...args], {
+    const p = new JsonLineProcess(name, venvPython(), ['-u', path.join(ROOT, 'examples/python', script), ...args], {
       env: { ...process.env, NAMESERVER_PY_STUBS: pyStubs },
     });
     procs.push(p);
@@ -110,15 +105,16 @@ describe('interop: Python and Go brokers, Python and TypeScript clients', { skip
     if (buildDir) rmSync(buildDir, { recursive: true, force: true });
   });
 
-  test('the toolchain is installed (python3-grpcio, protoc, grpc_python_plugin, golang-go, Go gRPC sources)', () => {
-    assert.deepEqual(
-      toolchain.missing,
-      [],
-      `CI is set but the interop toolchain is incomplete; .ci/run must call scripts/install-interop-deps.sh. Missing: ${toolchain.missing.join(', ')}`,
-    );
+  test('the toolchains from PyPI and the Go module proxy are installed, at the pinned versions', (t) => {
+    const { installed, pinned } = pythonVersions();
+    assert.deepEqual(installed, pinned, 'the venv .tools/venv differs from test/interop/requirements.txt: run bash scripts/install-test-tools.sh');
+    const go = execFileSync(goTool(), ['env', 'GOVERSION'], { encoding: 'utf8' }).trim();
+    const [major, minor] = /^go(\d+)\.(\d+)/.exec(go)!.slice(1).map(Number) as [number, number];
+    assert.ok(major > 1 || minor >= 26, `examples/go and sdk/go need Go 1.26 or newer, found ${go}`);
+    t.diagnostic(`${go}; ${Object.entries(installed).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   });
 
-  test('Python stubs generate from proto/ (examples/python/gen.sh)', (t) => {
+  test('Python stubs generate from proto/ (examples/python/gen.sh: grpc_tools.protoc from the venv)', (t) => {
     const started = Date.now();
     const dir = path.join(buildDir, 'python');
     buildPython(dir);
@@ -126,7 +122,7 @@ describe('interop: Python and Go brokers, Python and TypeScript clients', { skip
     t.diagnostic(`python stubs: ${Date.now() - started} ms`);
   });
 
-  test('the Go broker builds offline (examples/go/build.sh: GOPATH mode, Debian sources, GOPROXY=off)', (t) => {
+  test('the Go broker builds offline from its module (examples/go, sdk/go by replace; GOPROXY=off)', (t) => {
     const started = Date.now();
     goBinary = buildGo(path.join(buildDir, 'go'));
     t.diagnostic(`go build: ${Date.now() - started} ms`);

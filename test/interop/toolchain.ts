@@ -1,84 +1,78 @@
 /**
- * The interop toolchain (Debian packages installed by scripts/install-interop-deps.sh): find it, say
- * exactly what is missing, and build the Python stubs and the Go broker into a scratch directory.
+ * The polyglot toolchains, each from its own registry: Python with grpcio, grpcio-tools and protobuf
+ * from PyPI (the virtualenv .tools/venv, pinned in test/interop/requirements.txt) and Go 1.26 with
+ * grpc-go and protobuf-go from the Go module proxy (examples/go/go.mod and sdk/go/go.mod, pinned by
+ * go.sum). scripts/install-test-tools.sh installs them (`npm test` runs it first); nothing is fetched
+ * here: the Go build runs with GOPROXY=off, so a module the install did not download is an error.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { ROOT, tool } from '../helpers/tools';
 
-export const ROOT = path.resolve(__dirname, '..', '..');
-const GOCODE = process.env.DEB_GOCODE ?? '/usr/share/gocode';
+export { ROOT };
 
-/** Where each missing piece comes from (Debian package names). */
-const PROVIDERS: Record<string, string> = {
-  python: 'python3 + python3-grpcio + python3-protobuf',
-  protoc: 'protobuf-compiler',
-  grpc_python_plugin: 'protobuf-compiler-grpc',
-  go: 'golang-go',
-  'protoc-gen-go': 'protoc-gen-go',
-  'protoc-gen-go-grpc': 'protoc-gen-go-grpc',
-  'google.golang.org/grpc': 'golang-google-grpc-dev',
-  'google.golang.org/protobuf': 'golang-google-protobuf-dev',
-  'github.com/golang/protobuf v1.5': 'golang-github-golang-protobuf-1-5-dev',
-};
+const INSTALL = 'bash scripts/install-test-tools.sh (npm test runs it first)';
 
-export interface Toolchain {
-  /** A Python 3 that can `import grpc, google.protobuf` (Debian's /usr/bin/python3 first). */
-  python: string | undefined;
-  /** Missing pieces, each with the Debian package that provides it. */
-  missing: string[];
-}
-
-function onPath(cmd: string): boolean {
-  return spawnSync('sh', ['-c', `command -v "${cmd}"`], { stdio: 'ignore' }).status === 0;
+/** The venv's Python (grpcio, grpcio-tools, grpcio-reflection, protobuf); throws naming the install command. */
+export function python(): string {
+  return tool('python');
 }
 
 /**
- * A Python that has the Debian gRPC modules. $INTEROP_PYTHON wins; then /usr/bin/python3 (pyenv or a
- * virtualenv first on PATH would not see Debian's dist-packages), then whatever python3 is on PATH.
+ * The Go toolchain: `go` on PATH, else /usr/local/go/bin/go (where the official archive unpacks);
+ * throws naming where to get it.
  */
-function findPython(): string | undefined {
-  const candidates = [process.env.INTEROP_PYTHON, '/usr/bin/python3', 'python3'].filter((c): c is string => !!c);
-  for (const c of candidates) {
-    const r = spawnSync(c, ['-c', 'import grpc, google.protobuf'], { stdio: 'ignore' });
-    if (r.status === 0) return c;
-  }
-  return undefined;
+export function goBinary(): string {
+  const onPath = spawnSync('sh', ['-c', 'command -v go'], { encoding: 'utf8' });
+  const found = onPath.status === 0 ? onPath.stdout.trim() : '';
+  if (found) return found;
+  if (existsSync('/usr/local/go/bin/go')) return '/usr/local/go/bin/go';
+  throw new Error('go is not installed (neither on PATH nor at /usr/local/go/bin/go): install Go 1.26 from https://go.dev/dl, then run ' + INSTALL);
 }
 
-/** Look for every tool the interop test needs. */
-export function detectToolchain(): Toolchain {
-  const missing: string[] = [];
-  const python = findPython();
-  if (!python) missing.push('python');
-  for (const tool of ['protoc', 'grpc_python_plugin', 'go', 'protoc-gen-go', 'protoc-gen-go-grpc']) {
-    if (!onPath(tool)) missing.push(tool);
+/** The versions the venv has, and what test/interop/requirements.txt pins (package name -> version). */
+export function pythonVersions(): { installed: Record<string, string>; pinned: Record<string, string> } {
+  const script =
+    'import json, importlib.metadata as m\n' +
+    'print(json.dumps({p: m.version(p) for p in ["grpcio", "grpcio-tools", "grpcio-reflection", "protobuf"]}))';
+  const installed = JSON.parse(run(python(), ['-c', script], ROOT)) as Record<string, string>;
+  const pinned: Record<string, string> = {};
+  for (const line of readFileSync(path.join(ROOT, 'test/interop/requirements.txt'), 'utf8').split('\n')) {
+    const m = /^([A-Za-z0-9_.-]+)==(\S+)/.exec(line.trim());
+    if (m) pinned[m[1]!] = m[2]!;
   }
-  for (const dir of ['google.golang.org/grpc', 'google.golang.org/protobuf']) {
-    if (!existsSync(path.join(GOCODE, 'src', dir))) missing.push(dir);
-  }
-  const golangProtobuf = path.join(GOCODE, 'src', 'github.com/golang/protobuf/proto');
-  if (!existsSync(golangProtobuf) || existsSync(path.join(golangProtobuf, 'table_marshal.go'))) missing.push('github.com/golang/protobuf v1.5');
-  return { python, missing: missing.map((m) => `${m} (Debian: ${PROVIDERS[m] ?? '?'})`) };
+  return { installed, pinned };
 }
 
-/** Run a build script; its output goes into the error when it fails. */
-function runScript(script: string, args: string[]): void {
+/** Run a command; its output goes into the error when it fails. */
+function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): string {
   try {
-    execFileSync('bash', [script, ...args], { cwd: ROOT, stdio: 'pipe', encoding: 'utf8', timeout: 180_000 });
+    return execFileSync(command, args, { cwd, env, stdio: 'pipe', encoding: 'utf8', timeout: 180_000 });
   } catch (err) {
     const e = err as { status?: number; stdout?: string; stderr?: string; message: string };
-    throw new Error(`${path.relative(ROOT, script)} failed (exit ${e.status ?? '?'}): ${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`);
+    throw new Error(`${path.basename(command)} ${args.join(' ')} (in ${path.relative(ROOT, cwd) || '.'}) failed (exit ${e.status ?? '?'}): ${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`);
   }
 }
 
-/** Generate the Python stubs into `dir` (examples/python/gen.sh). */
+/** Generate the Python stubs into `dir` with the venv's grpc_tools.protoc (examples/python/gen.sh). */
 export function buildPython(dir: string): void {
-  runScript(path.join(ROOT, 'examples/python/gen.sh'), [dir]);
+  run('bash', [path.join(ROOT, 'examples/python/gen.sh'), dir], ROOT, { ...process.env, PYTHON: python() });
 }
 
-/** Generate and build the Go broker into `dir`; returns the binary's path (examples/go/build.sh). */
+/**
+ * Build the Go broker (module examples/go, which uses sdk/go through a `replace`) into `dir`; returns
+ * the binary's path. Offline: GOPROXY=off and GOFLAGS=-mod=readonly (go.sum must already cover every
+ * module), GOTOOLCHAIN=local (no toolchain download either).
+ */
 export function buildGo(dir: string): string {
-  runScript(path.join(ROOT, 'examples/go/build.sh'), [dir]);
-  return path.join(dir, 'bin', 'broker');
+  const go = goBinary();
+  const out = path.join(dir, 'broker');
+  const env = { ...process.env, GOPROXY: 'off', GOFLAGS: '-mod=readonly', GOTOOLCHAIN: 'local', GOWORK: 'off' };
+  try {
+    run(go, ['build', '-o', out, './broker'], path.join(ROOT, 'examples/go'), env);
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\nA module missing from Go's module cache is installed by: ${INSTALL}`, { cause: err });
+  }
+  return out;
 }

@@ -1,6 +1,7 @@
-// Command broker is a minimal broker for the NameServer in Go, built from the .proto files with
-// Debian's protoc-gen-go / protoc-gen-go-grpc and Debian's Go gRPC sources (see ../build.sh). It is
-// the Go twin of examples/python/broker.py: same flags, same JSON lines on stdout.
+// Command broker is a minimal broker for the NameServer in Go, using the stubs generated from the
+// .proto files into the Go SDK module (sdk/go/nameserverv1, `npm run generate`) and grpc-go from the
+// Go module proxy. It is the Go twin of examples/python/broker.py: same flags, same JSON lines on
+// stdout. Build it with `go build ./broker` in examples/go.
 //
 // Per NameServer replica it opens one BrokerRegistry/Connect stream, sends `register` (identity,
 // addresses, data_version {epoch: new per boot, counter}, topics, groups) and waits for `accepted`;
@@ -32,11 +33,12 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
-	pb "nsinterop/gen/nameserver/v1"
+	pb "github.com/mq-nameserver/mq-nameserver/sdk/go/nameserverv1"
 )
 
 var printMu sync.Mutex
@@ -214,7 +216,8 @@ func run(ctx context.Context, st *state, target string) {
 
 func connectOnce(ctx context.Context, st *state, target string) bool {
 	emit("connecting", map[string]interface{}{"nameserver": target})
-	conn, err := grpc.DialContext(ctx, target, grpc.WithInsecure(),
+	// NewClient connects lazily: a NameServer that is not there yet shows up as the stream's error.
+	conn, err := grpc.NewClient(target, grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 10 * time.Second, Timeout: 5 * time.Second, PermitWithoutStream: true}))
 	if err != nil {
 		emit("disconnected", map[string]interface{}{"nameserver": target, "code": "DIAL", "details": err.Error()})
@@ -496,7 +499,7 @@ func main() {
 	// Graceful leave: this boot's registration goes at once.
 	for _, t := range st.opts.nameservers {
 		cctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		conn, err := grpc.DialContext(cctx, strings.TrimSpace(t), grpc.WithInsecure())
+		conn, err := grpc.NewClient(strings.TrimSpace(t), grpc.WithTransportCredentials(insecure.NewCredentials()))
 		if err == nil {
 			res, err := pb.NewBrokerRegistryClient(conn).UnregisterBroker(cctx, &pb.UnregisterBrokerRequest{
 				Cluster: cluster, BrokerName: brokerName, BrokerId: uint32(brokerID), Epoch: st.epoch})
