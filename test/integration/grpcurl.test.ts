@@ -42,7 +42,8 @@ function readmeCommands(): string[] {
   for (const line of README.split('\n')) {
     const code = /^(?:#\s+)?(grpcurl .*)$/.exec(line);
     if (code) out.push(code[1]!.trim());
-    for (const span of line.matchAll(/`(grpcurl [^`]+)`/g)) out.push(span[1]!);
+    // Code spans that are commands (an address or a descriptor set), not prose like `grpcurl describe`.
+    for (const span of line.matchAll(/`(grpcurl [^`]+)`/g)) if (/ 127\.0\.0\.1:9876 | -protoset /.test(span[1]!)) out.push(span[1]!);
   }
   return out;
 }
@@ -159,6 +160,16 @@ describe('README grpcurl examples with the real grpcurl, by reflection only', ()
     try {
       for (const command of commands.slice(0, demoAt)) {
         const args = argv(command);
+        if (args[0] === '-protoset') {
+          // Offline: the descriptor set file instead of reflection, no server involved.
+          const r = await new Promise<Run>((resolve) =>
+            execFile(GRPCURL, args, { cwd: ROOT, timeout: 30_000 }, (err, stdout, stderr) => resolve({ code: err ? 1 : 0, stdout, stderr })),
+          );
+          assert.equal(r.code, 0, `${command}\n${r.stderr}`);
+          assert.match(r.stdout, /^nameserver\.v1\.\w+ is a service:/, r.stdout);
+          seen.add('-protoset');
+          continue;
+        }
         assert.equal(args[0], '-plaintext', command);
         assert.ok(args.includes(README_ADDRESS), `${command}: the default address`);
         const target = args[args.length - 1]!;
@@ -237,14 +248,20 @@ describe('README grpcurl examples with the real grpcurl, by reflection only', ()
       'nameserver.v1.RouteQuery/GetRoutes',
       'nameserver.v1.RouteQuery/WatchRoutes',
       'nameserver.v1.Admin/ListBrokers',
+      '-protoset',
     ]) {
       assert.ok(seen.has(must), `README.md has a grpcurl example of ${must}`);
     }
   });
 
   test('the quick demo: CreateTopic reaches both brokers, WatchRoutes shows the new route', async (t) => {
+    // A server of its own: cluster c1 holds only the demo's two brokers, whatever the test above left.
+    const s = await startServer({ warmupMs: 0 });
     const brokers = [new FakeBroker(s.address, 'demo-b1'), new FakeBroker(s.address, 'demo-b2')];
-    t.after(() => brokers.forEach((b) => b.close()));
+    t.after(async () => {
+      brokers.forEach((b) => b.close());
+      await s.stop();
+    });
     await Promise.all(brokers.map((b) => b.connect()));
     const commands = readmeCommands();
     const create = commands.find((c) => c.includes('Admin/CreateTopic'))!;
