@@ -19,7 +19,8 @@ import { EventEmitter } from 'node:events';
 import { Permission } from '../../generated/nameserver/v1/common';
 import { BrokerConflict } from './errors';
 import { sameStrings } from './equality';
-import { brokerKey, replicaSetKey, type BrokerKey, type Clock, type ReplicaSetKey } from './types';
+import { systemTimers, type Timer, type Timers } from './timers';
+import { brokerKey, replicaSetKey, type BrokerKey, type ReplicaSetKey } from './types';
 
 /** How a broker keeps its registration alive. */
 export type SessionKind = 'stream' | 'lease';
@@ -62,7 +63,7 @@ interface Entry {
   state: BrokerState;
   live: Liveness;
   leaseTtlMs: number;
-  timer: NodeJS.Timeout | undefined;
+  timer: Timer | undefined;
 }
 
 /** Outcome of admitting a registration. */
@@ -91,7 +92,8 @@ export type ExpireHandler = (key: BrokerKey, session: number, reason: string) =>
 
 /** Options of a BrokerManager. */
 export interface BrokerManagerOptions {
-  clock?: Clock;
+  /** Clock and timers (the real ones by default; tests inject a fake). */
+  timers?: Timers;
   /** Grace after a Connect stream ends. */
   streamGraceMs: number;
   /** Invoked (by a timer) when a session expires; the owner removes the broker's data. */
@@ -105,12 +107,12 @@ const normalisePermission = (p: Permission) =>
 export class BrokerManager extends EventEmitter<BrokerEvents> {
   private readonly entries = new Map<BrokerKey, Entry>();
   private readonly replicaSets = new Map<ReplicaSetKey, Map<number, BrokerKey>>();
-  private readonly clock: Clock;
+  private readonly timers: Timers;
   private nextSession = 1;
 
   constructor(private readonly opts: BrokerManagerOptions) {
     super();
-    this.clock = opts.clock ?? (() => Date.now());
+    this.timers = opts.timers ?? systemTimers;
   }
 
   /** The broker's current snapshot. */
@@ -127,6 +129,18 @@ export class BrokerManager extends EventEmitter<BrokerEvents> {
   /** Number of registered brokers. */
   get size(): number {
     return this.entries.size;
+  }
+
+  /** Replica sets with at least one broker (leak checks). */
+  get replicaSetCount(): number {
+    return this.replicaSets.size;
+  }
+
+  /** Liveness timers armed (lease or grace), at most one per broker (leak checks). O(brokers). */
+  get armedTimers(): number {
+    let n = 0;
+    for (const e of this.entries.values()) if (e.timer) n++;
+    return n;
   }
 
   /** All brokers (snapshots), in no particular order. */
@@ -152,7 +166,7 @@ export class BrokerManager extends EventEmitter<BrokerEvents> {
    */
   admit(h: BrokerHeader, kind: SessionKind, session: number | undefined, leaseTtlMs: number): Admission {
     const key = brokerKey(h.cluster, h.brokerName, h.brokerId);
-    const now = this.clock();
+    const now = this.timers.now();
     const e = this.entries.get(key);
     const header = { ...h, addresses: Object.freeze([...h.addresses]), permission: normalisePermission(h.permission) };
     if (!e) {
@@ -225,7 +239,7 @@ export class BrokerManager extends EventEmitter<BrokerEvents> {
   /** Mark a broker as heard from (positions, instances, stream messages). */
   seen(key: BrokerKey): void {
     const e = this.entries.get(key);
-    if (e) e.live.lastSeenAtMs = this.clock();
+    if (e) e.live.lastSeenAtMs = this.timers.now();
   }
 
   /** A stream session ended: start its grace period; the broker expires unless a new session takes over. */
@@ -234,13 +248,12 @@ export class BrokerManager extends EventEmitter<BrokerEvents> {
     if (!e || e.state.session !== session || e.state.sessionKind !== 'stream') return;
     e.live.streamOpen = false;
     this.clearTimer(e);
-    e.timer = setTimeout(() => {
+    e.timer = this.timers.after(this.opts.streamGraceMs, () => {
       e.timer = undefined;
       if (this.entries.get(key) === e && e.state.session === session && !e.live.streamOpen) {
         this.opts.onExpire(key, session, 'stream closed');
       }
-    }, this.opts.streamGraceMs);
-    e.timer.unref();
+    });
   }
 
   /**
@@ -272,7 +285,7 @@ export class BrokerManager extends EventEmitter<BrokerEvents> {
   }
 
   private touch(e: Entry, kind: SessionKind, leaseTtlMs: number): void {
-    const now = this.clock();
+    const now = this.timers.now();
     e.live.lastSeenAtMs = now;
     if (kind === 'stream') {
       e.live.streamOpen = true;
@@ -287,18 +300,17 @@ export class BrokerManager extends EventEmitter<BrokerEvents> {
 
   private armLease(e: Entry, delayMs: number): void {
     const { key, session } = e.state;
-    e.timer = setTimeout(() => {
+    e.timer = this.timers.after(Math.max(1, delayMs), () => {
       e.timer = undefined;
       if (this.entries.get(key) !== e || e.state.session !== session) return;
-      const left = e.live.leaseExpiresAtMs - this.clock();
+      const left = e.live.leaseExpiresAtMs - this.timers.now();
       if (left > 0) this.armLease(e, left);
       else this.opts.onExpire(key, session, 'lease expired');
-    }, Math.max(1, delayMs));
-    e.timer.unref();
+    });
   }
 
   private clearTimer(e: Entry): void {
-    if (e.timer) clearTimeout(e.timer);
+    e.timer?.cancel();
     e.timer = undefined;
   }
 

@@ -194,9 +194,9 @@ export class InstanceManager {
     return this.consumersByGroup.get(group) ?? 0;
   }
 
-  /** Counts for metrics; O(1). */
-  stats(): { instances: number } {
-    return { instances: this.instances.size };
+  /** Counts for metrics and leak checks; O(1). */
+  stats(): { instances: number; brokers: number; groups: number } {
+    return { instances: this.instances.size, brokers: this.byBroker.size, groups: this.consumersByGroup.size };
   }
 
   /** Drop one broker from an instance; the instance goes when no broker lists it any more. */

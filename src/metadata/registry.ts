@@ -17,12 +17,14 @@ import { GroupManager } from './group-manager';
 import { InstanceManager } from './instance-manager';
 import { PositionManager } from './position-manager';
 import { RouteTable } from './route-table';
+import { systemTimers, type Timers } from './timers';
 import { TopicManager } from './topic-manager';
 import { brokerRef, type BrokerKey, type BrokerRef, type Clock } from './types';
 
 /** Settings the registry needs (a subset of Config). */
 export interface RegistryOptions {
-  clock?: Clock;
+  /** Clock and timers (the real ones by default; tests inject a fake). */
+  timers?: Timers;
   leaseTtlMs: number;
   minLeaseTtlMs: number;
   maxLeaseTtlMs: number;
@@ -66,9 +68,10 @@ export class Registry {
   private readonly clock: Clock;
 
   constructor(private readonly opts: RegistryOptions) {
-    this.clock = opts.clock ?? (() => Date.now());
+    const timers = opts.timers ?? systemTimers;
+    this.clock = () => timers.now();
     this.brokers = new BrokerManager({
-      clock: this.clock,
+      timers,
       streamGraceMs: opts.streamGraceMs,
       onExpire: (key, session, reason) => this.remove(key, reason, { session }),
     });
@@ -230,6 +233,37 @@ export class Registry {
     }
     if (this.positions.stats().brokers > keys.size) problems.push('positions held for more brokers than are registered');
     return problems;
+  }
+
+  /**
+   * The size of every table the registry keeps (brokers, replica sets, liveness timers, topic and group
+   * indexes, positions, instances, routes, pending chunked reports): all zero once every broker is gone.
+   * For leak checks in tests and soaks; O(brokers).
+   */
+  footprint(): Record<string, number> {
+    const positions = this.positions.stats();
+    const instances = this.instances.stats();
+    return {
+      brokers: this.brokers.size,
+      replicaSets: this.brokers.replicaSetCount,
+      livenessTimers: this.brokers.armedTimers,
+      topics: this.topics.size,
+      topicEntries: this.topics.entryCount(),
+      topicBrokers: this.topics.brokerCount,
+      topicConfigs: this.topics.distinctConfigs,
+      groups: this.groups.size,
+      groupEntries: this.groups.entryCount(),
+      groupBrokers: this.groups.brokerCount,
+      positionBrokers: positions.brokers,
+      queuePositions: positions.queuePositions,
+      consumerPositions: positions.consumerPositions,
+      positionGroups: this.positions.groupsWithPositions().length,
+      instances: instances.instances,
+      instanceBrokers: instances.brokers,
+      instanceGroups: instances.groups,
+      routes: this.routes.size,
+      pendingChunkedReports: this.chunks.size,
+    };
   }
 
   /** Chunked reports being assembled. */

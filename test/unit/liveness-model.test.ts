@@ -1,0 +1,692 @@
+/**
+ * Broker liveness and report ordering, model-based (fast-check) over a fake clock. No network: the real
+ * BrokerRegistry handlers and Connect sessions (src/network) are driven with fake calls, over the real
+ * Registry with injected fake timers.
+ *
+ * Generated: interleavings of Connect streams (register, delta, heartbeat, positions, stream end by
+ * half-close or cancel), unary calls (RegisterBroker with various leases, Heartbeat, ReportDelta,
+ * UnregisterBroker with and without epoch, ReportPositions), time passing (lease expiry, grace timers),
+ * retried and reordered reports (any counter at any time), restarts (a new epoch from the same address)
+ * and a second process claiming the same broker id from another address (ALREADY_EXISTS).
+ *
+ * Checked after every step:
+ *  - the issue's invariant, stated from what the brokers did and were told, not from the model: a broker
+ *    is registered only while one of its Connect streams is open, or a lease it was granted has not run
+ *    out, or within the grace after a stream of it ended; an unregister that answered `removed` removed it;
+ *  - the reference model: every answer (ack, stale, reregister_required, lease granted, status code), which
+ *    broker holds which epoch and data version in which kind of session, which streams the server ended;
+ *  - order independence: every route equals the route built from only the newest report of each
+ *    registered broker, so the same reports give the same versions whatever their order;
+ *  - no leaks: exactly one liveness timer per lease or grace, none else pending, the session directory
+ *    holds exactly the streams the model says, the managers are consistent; after every stream ends and
+ *    time passes, every table is empty and no timer is pending.
+ *
+ * Runs: LIVENESS_RUNS (default 300 sequences of up to 40 steps); `npm run soak:liveness` runs 20,000.
+ * LIVENESS_SEED replays a seed.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import fc from 'fast-check';
+import { status, type ServerDuplexStream, type ServerUnaryCall } from '@grpc/grpc-js';
+import type {
+  ConnectRequest,
+  ConnectResponse,
+  HeartbeatRequest,
+  RegisterBrokerRequest,
+  ReportDeltaRequest,
+  ReportPositionsRequest,
+} from '../../generated/nameserver/v1/broker_registry';
+import { GroupConfig, Permission, type TopicConfig } from '../../generated/nameserver/v1/common';
+import { DEFAULT_CONFIG, type Config } from '../../src/config';
+import { Registry, type RegistryOptions } from '../../src/metadata/registry';
+import { brokerKey } from '../../src/metadata/types';
+import { brokerRegistryService } from '../../src/network/broker-registry';
+import { BrokerSession, SessionDirectory } from '../../src/network/broker-session';
+import { CommandDispatcher } from '../../src/network/commands';
+import type { ServiceDeps } from '../../src/network/deps';
+import { FakeTimers } from '../helpers/fake-timers';
+import { topic } from '../fixtures/reports';
+
+const GRACE = 2_000;
+const DEFAULT_LEASE = 30_000;
+const CONFIG: Config = { ...DEFAULT_CONFIG, streamGraceMs: GRACE, leaseTtlMs: DEFAULT_LEASE, minLeaseTtlMs: 1_000, maxLeaseTtlMs: 300_000 };
+const REGISTRY_OPTS: RegistryOptions = {
+  leaseTtlMs: CONFIG.leaseTtlMs,
+  minLeaseTtlMs: CONFIG.minLeaseTtlMs,
+  maxLeaseTtlMs: CONFIG.maxLeaseTtlMs,
+  streamGraceMs: GRACE,
+  chunkTimeoutMs: 60_000,
+};
+const RUNS = Number(process.env.LIVENESS_RUNS ?? 300);
+const SEED = process.env.LIVENESS_SEED === undefined ? undefined : Number(process.env.LIVENESS_SEED);
+const MAX_COUNTER = 6;
+
+// ---------------------------------------------------------------------------------------------------
+// The brokers: three identities (two replicas of rs-a, one of rs-b), each with three boots: 0 and 1
+// from the broker's own address (a restart), 2 from another address (a second process given that id).
+
+interface Proc {
+  k: number;
+  boot: number;
+  brokerName: string;
+  brokerId: number;
+  key: string;
+  epoch: string;
+  address: string;
+}
+
+const IDS = [
+  { brokerName: 'rs-a', brokerId: 0 },
+  { brokerName: 'rs-a', brokerId: 1 },
+  { brokerName: 'rs-b', brokerId: 0 },
+];
+const PROCS: Proc[] = IDS.flatMap((id, k) =>
+  [0, 1, 2].map((boot) => ({
+    k,
+    boot,
+    ...id,
+    key: brokerKey('c1', id.brokerName, id.brokerId),
+    epoch: `boot-${k}-${boot}`,
+    address: `10.0.${k}.${boot === 2 ? 2 : 1}:10911`,
+  })),
+);
+
+/** What a process reports at a counter: a deterministic function, so a report is known by (process, counter). */
+function topicsAt(p: Proc, c: number): TopicConfig[] {
+  const out: TopicConfig[] = [];
+  for (let j = 0; j < 4; j++) {
+    if ((c + j + p.k + p.boot) % 3 === 0) continue;
+    out.push(topic(`t${j}`, { readQueueNums: 4, writeQueueNums: 1 + ((c * (j + 1)) % 4) }));
+  }
+  return out;
+}
+
+function groupsAt(p: Proc, c: number): GroupConfig[] {
+  return (c + p.boot) % 2 ? [GroupConfig.fromPartial({ name: 'g0' })] : [GroupConfig.fromPartial({ name: 'g0' }), GroupConfig.fromPartial({ name: `g${1 + p.k}` })];
+}
+
+function registerReq(p: Proc, c: number, leaseTtlMs = 0): RegisterBrokerRequest {
+  return {
+    cluster: 'c1',
+    brokerName: p.brokerName,
+    brokerId: p.brokerId,
+    addresses: [p.address],
+    zone: 'z1',
+    softwareVersion: '5.3.1',
+    dataVersion: { epoch: p.epoch, counter: c },
+    topics: topicsAt(p, c),
+    groups: groupsAt(p, c),
+    permission: Permission.PERMISSION_UNSPECIFIED,
+    chunkIndex: 0,
+    chunkCount: 0,
+    leaseTtlMs,
+  };
+}
+
+/** The delta that turns the report at `b` into the report at `c`. */
+function deltaReq(p: Proc, b: number, c: number, identity: boolean): ReportDeltaRequest {
+  const before = new Map(topicsAt(p, b).map((t) => [t.name, t]));
+  const after = topicsAt(p, c);
+  const gBefore = new Set(groupsAt(p, b).map((g) => g.name));
+  const gAfter = groupsAt(p, c);
+  return {
+    cluster: identity ? 'c1' : '',
+    brokerName: identity ? p.brokerName : '',
+    brokerId: identity ? p.brokerId : 0,
+    baseCounter: b,
+    dataVersion: { epoch: p.epoch, counter: c },
+    upsertTopics: after.filter((t) => JSON.stringify(before.get(t.name)) !== JSON.stringify(t)),
+    deleteTopics: [...before.keys()].filter((n) => !after.some((t) => t.name === n)),
+    upsertGroups: gAfter.filter((g) => !gBefore.has(g.name)),
+    deleteGroups: [...gBefore].filter((n) => !gAfter.some((g) => g.name === n)),
+  };
+}
+
+const heartbeatReq = (p: Proc, c: number, identity = true): HeartbeatRequest => ({
+  cluster: identity ? 'c1' : '',
+  brokerName: identity ? p.brokerName : '',
+  brokerId: identity ? p.brokerId : 0,
+  dataVersion: { epoch: p.epoch, counter: c },
+});
+
+const positionsReq = (p: Proc, identity = true): ReportPositionsRequest => ({
+  cluster: identity ? 'c1' : '',
+  brokerName: identity ? p.brokerName : '',
+  brokerId: identity ? p.brokerId : 0,
+  queuePositions: [{ topic: 't0', queueId: 0, minOffset: 0, maxOffset: 100 }],
+  consumerPositions: [{ group: 'g0', topic: 't0', queueId: 0, committedOffset: 50 }],
+  full: true,
+});
+
+// ---------------------------------------------------------------------------------------------------
+// Fakes of the grpc-js calls the handlers see.
+
+/** A server-side Connect call: the test plays the broker by emitting 'data', 'end' or 'cancelled'. */
+class FakeConnectCall extends EventEmitter {
+  readonly sent: ConnectResponse[] = [];
+  writableEnded = false;
+  cancelled = false;
+  /** The status the server ended the stream with, if it did. */
+  endedWith: { code: number; details: string } | undefined;
+
+  constructor() {
+    super();
+    // grpc-js sends an 'error' emitted on a server stream as its status and ends the call.
+    this.on('error', (s: { code: number; details: string }) => {
+      this.endedWith ??= { code: s.code, details: s.details };
+      this.writableEnded = true;
+    });
+  }
+
+  write(m: ConnectResponse): boolean {
+    if (this.writableEnded) throw new Error('write after end');
+    this.sent.push(m);
+    return true;
+  }
+
+  end(): void {
+    this.writableEnded = true;
+  }
+
+  getPeer(): string {
+    return '127.0.0.1:1';
+  }
+}
+
+type UnaryHandler<Req, Res> = (call: ServerUnaryCall<Req, Res>, cb: (err: { code: number; details: string } | null, res?: Res) => void) => void;
+
+/** Call a unary handler synchronously (the BrokerRegistry handlers answer before returning). */
+function unaryCall<Req, Res>(h: unknown, request: Req): { ok: true; res: Res } | { ok: false; code: number; details: string } {
+  let out: { ok: true; res: Res } | { ok: false; code: number; details: string } | undefined;
+  (h as UnaryHandler<Req, Res>)({ request } as ServerUnaryCall<Req, Res>, (err, res) => {
+    out = err ? { ok: false, code: err.code, details: err.details } : { ok: true, res: res! };
+  });
+  if (!out) throw new Error('the handler did not answer synchronously');
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Operations.
+
+type Op =
+  | { t: 'open'; p: number; c: number }
+  | { t: 'sReg'; s: number; c: number }
+  | { t: 'sDelta'; s: number; b: number; c: number }
+  | { t: 'sHb'; s: number; c: number }
+  | { t: 'sPos'; s: number }
+  | { t: 'sEnd'; s: number; how: 'end' | 'cancel' }
+  | { t: 'uReg'; p: number; c: number; ttl: number }
+  | { t: 'uHb'; p: number; c: number }
+  | { t: 'uDelta'; p: number; b: number; c: number }
+  | { t: 'uUnreg'; p: number; withEpoch: boolean }
+  | { t: 'uPos'; p: number }
+  | { t: 'tick'; ms: number };
+
+const procArb = fc.tuple(fc.integer({ min: 0, max: 2 }), fc.constantFrom(0, 0, 0, 1, 1, 2)).map(([k, boot]) => k * 3 + boot);
+const counterArb = fc.integer({ min: 1, max: MAX_COUNTER });
+const deltaArb = fc.tuple(fc.integer({ min: 1, max: MAX_COUNTER - 1 }), fc.integer({ min: 1, max: 2 })).map(([b, d]) => ({ b, c: Math.min(MAX_COUNTER, b + d) }));
+const streamArb = fc.nat({ max: 7 });
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  { arbitrary: fc.record({ t: fc.constant('open' as const), p: procArb, c: counterArb }), weight: 3 },
+  { arbitrary: fc.record({ t: fc.constant('sReg' as const), s: streamArb, c: counterArb }), weight: 2 },
+  { arbitrary: fc.tuple(streamArb, deltaArb).map(([s, d]): Op => ({ t: 'sDelta', s, ...d })), weight: 2 },
+  { arbitrary: fc.record({ t: fc.constant('sHb' as const), s: streamArb, c: counterArb }), weight: 1 },
+  { arbitrary: fc.record({ t: fc.constant('sPos' as const), s: streamArb }), weight: 1 },
+  { arbitrary: fc.record({ t: fc.constant('sEnd' as const), s: streamArb, how: fc.constantFrom('end' as const, 'cancel' as const) }), weight: 3 },
+  { arbitrary: fc.record({ t: fc.constant('uReg' as const), p: procArb, c: counterArb, ttl: fc.constantFrom(0, 1_000, 3_000, 10_000, 300_000) }), weight: 3 },
+  { arbitrary: fc.record({ t: fc.constant('uHb' as const), p: procArb, c: counterArb }), weight: 3 },
+  { arbitrary: fc.tuple(procArb, deltaArb).map(([p, d]): Op => ({ t: 'uDelta', p, ...d })), weight: 2 },
+  { arbitrary: fc.record({ t: fc.constant('uUnreg' as const), p: procArb, withEpoch: fc.boolean() }), weight: 1 },
+  { arbitrary: fc.record({ t: fc.constant('uPos' as const), p: procArb }), weight: 1 },
+  { arbitrary: fc.record({ t: fc.constant('tick' as const), ms: fc.constantFrom(1, 500, 1_000, 1_999, 2_000, 3_000, 10_000) }), weight: 4 },
+);
+
+// ---------------------------------------------------------------------------------------------------
+// The reference model: what the NameServer must do, written plainly.
+
+interface MEntry {
+  proc: number;
+  counter: number;
+  kind: 'stream' | 'lease';
+  /** The stream whose session holds the broker (kind 'stream'). */
+  stream: number | undefined;
+  /** The stream is open (kind 'stream'); false during the grace. */
+  open: boolean;
+  leaseUntil: number;
+  ttl: number;
+  graceUntil: number;
+}
+
+interface MStream {
+  proc: number;
+  open: boolean;
+  /** The server gave this stream a session (it was accepted). */
+  session: boolean;
+}
+
+/** An answer as the broker sees it. */
+type Answer =
+  | { kind: 'ack'; ok: boolean; reregister: boolean; stale: boolean }
+  | { kind: 'ended'; code: number }
+  | { kind: 'res'; fields: Record<string, unknown> }
+  | { kind: 'error'; code: number }
+  | { kind: 'none' };
+
+class Model {
+  readonly entries = new Map<string, MEntry>();
+  readonly streams: MStream[] = [];
+  /** Broker key → the stream the server's session directory names. */
+  readonly dir = new Map<string, number>();
+  now = 0;
+
+  private alive(e: MEntry): boolean {
+    return e.kind === 'stream' ? e.open : e.leaseUntil > this.now;
+  }
+
+  /** A full report; `stream` is the stream it came on (undefined: unary). */
+  register(pi: number, c: number, stream: number | undefined, ttl: number): { stale?: true; conflict?: true; newSession?: boolean; leaseTtl?: number } {
+    const p = PROCS[pi]!;
+    const e = this.entries.get(p.key);
+    if (e && e.proc === pi && c < e.counter) return { stale: true };
+    const same =
+      stream !== undefined ? e?.kind === 'stream' && e.stream === stream : e !== undefined && e.proc === pi && (e.kind === 'lease' || e.open);
+    if (!same && e && this.alive(e) && e.proc !== pi && PROCS[e.proc]!.address !== p.address) return { conflict: true };
+    if (same) {
+      e!.counter = c;
+      if (e!.kind === 'lease') {
+        e!.ttl = ttl;
+        e!.leaseUntil = this.now + ttl;
+        return { newSession: false, leaseTtl: ttl };
+      }
+      return { newSession: false, leaseTtl: 0 };
+    }
+    this.entries.set(p.key, {
+      proc: pi,
+      counter: c,
+      kind: stream !== undefined ? 'stream' : 'lease',
+      stream,
+      open: stream !== undefined,
+      leaseUntil: stream !== undefined ? 0 : this.now + ttl,
+      ttl,
+      graceUntil: 0,
+    });
+    return { newSession: true, leaseTtl: stream !== undefined ? 0 : ttl };
+  }
+
+  /** A stream register; applies the session directory's claim (an older stream is superseded). */
+  streamRegister(si: number, c: number): Answer {
+    const s = this.streams[si]!;
+    const r = this.register(s.proc, c, si, 0);
+    if (r.stale) return { kind: 'ack', ok: true, reregister: false, stale: true };
+    if (r.conflict) {
+      this.endStream(si);
+      return { kind: 'ended', code: status.ALREADY_EXISTS };
+    }
+    if (r.newSession) {
+      s.session = true;
+      const key = PROCS[s.proc]!.key;
+      const old = this.dir.get(key);
+      this.dir.set(key, si);
+      if (old !== undefined && old !== si && this.streams[old]!.open) this.streams[old]!.open = false; // superseded: no grace
+    }
+    return { kind: 'ack', ok: true, reregister: false, stale: false };
+  }
+
+  /** The stream ends (the broker ended it, or the server did); its grace starts if it held the session. */
+  endStream(si: number): void {
+    const s = this.streams[si]!;
+    if (!s.open) return;
+    s.open = false;
+    if (!s.session) return;
+    const key = PROCS[s.proc]!.key;
+    if (this.dir.get(key) === si) this.dir.delete(key);
+    const e = this.entries.get(key);
+    if (e && e.kind === 'stream' && e.stream === si && e.open) {
+      e.open = false;
+      e.graceUntil = this.now + GRACE;
+    }
+  }
+
+  /** The checks every stream message but register goes through: the session's entry, or the answer. */
+  private streamHeld(si: number): { entry: MEntry } | { answer: Answer } {
+    const s = this.streams[si]!;
+    if (!s.session) {
+      this.endStream(si);
+      return { answer: { kind: 'ended', code: status.FAILED_PRECONDITION } };
+    }
+    const e = this.entries.get(PROCS[s.proc]!.key);
+    if (!e) return { answer: { kind: 'ack', ok: false, reregister: true, stale: false } };
+    if (!(e.kind === 'stream' && e.stream === si)) {
+      this.endStream(si);
+      return { answer: { kind: 'ended', code: status.ABORTED } };
+    }
+    return { entry: e };
+  }
+
+  streamDelta(si: number, b: number, c: number): Answer {
+    const h = this.streamHeld(si);
+    if ('answer' in h) return h.answer;
+    if (c <= h.entry.counter) return { kind: 'ack', ok: true, reregister: false, stale: true };
+    if (b !== h.entry.counter) return { kind: 'ack', ok: false, reregister: true, stale: false };
+    h.entry.counter = c;
+    return { kind: 'ack', ok: true, reregister: false, stale: false };
+  }
+
+  streamHeartbeat(si: number, c: number): Answer {
+    const h = this.streamHeld(si);
+    if ('answer' in h) return h.answer;
+    if (c !== h.entry.counter) return { kind: 'ack', ok: false, reregister: true, stale: false };
+    return { kind: 'ack', ok: true, reregister: false, stale: false };
+  }
+
+  streamPositions(si: number): Answer {
+    const h = this.streamHeld(si);
+    if ('answer' in h) return h.answer;
+    return { kind: 'ack', ok: true, reregister: false, stale: false };
+  }
+
+  unaryRegister(pi: number, c: number, ttl: number): Answer {
+    const r = this.register(pi, c, undefined, ttl || DEFAULT_LEASE);
+    if (r.conflict) return { kind: 'error', code: status.ALREADY_EXISTS };
+    if (r.stale) return { kind: 'res', fields: { stale: true, leaseTtlMs: 0 } };
+    return { kind: 'res', fields: { stale: false, leaseTtlMs: r.leaseTtl } };
+  }
+
+  unaryHeartbeat(pi: number, c: number): Answer {
+    const e = this.entries.get(PROCS[pi]!.key);
+    const no = { kind: 'res' as const, fields: { reregisterRequired: true, leaseTtlMs: 0 } };
+    if (!e || e.proc !== pi || e.counter !== c) return no;
+    if (e.kind === 'stream') return e.open ? { kind: 'res', fields: { reregisterRequired: false, leaseTtlMs: 0 } } : no;
+    e.leaseUntil = this.now + e.ttl;
+    return { kind: 'res', fields: { reregisterRequired: false, leaseTtlMs: e.ttl } };
+  }
+
+  unaryDelta(pi: number, b: number, c: number): Answer {
+    const e = this.entries.get(PROCS[pi]!.key);
+    if (!e || e.proc !== pi) return { kind: 'res', fields: { reregisterRequired: true, stale: false } };
+    if (c <= e.counter) return { kind: 'res', fields: { reregisterRequired: false, stale: true } };
+    if (b !== e.counter) return { kind: 'res', fields: { reregisterRequired: true, stale: false } };
+    e.counter = c;
+    return { kind: 'res', fields: { reregisterRequired: false, stale: false } };
+  }
+
+  unaryUnregister(pi: number, withEpoch: boolean): Answer {
+    const p = PROCS[pi]!;
+    const e = this.entries.get(p.key);
+    if (!e || (withEpoch && e.proc !== pi)) return { kind: 'res', fields: { removed: false } };
+    this.entries.delete(p.key);
+    return { kind: 'res', fields: { removed: true } };
+  }
+
+  unaryPositions(pi: number): Answer {
+    return this.entries.has(PROCS[pi]!.key) ? { kind: 'res', fields: {} } : { kind: 'error', code: status.NOT_FOUND };
+  }
+
+  tick(ms: number): void {
+    const end = this.now + ms;
+    for (const [key, e] of this.entries) {
+      const deadline = e.kind === 'lease' ? e.leaseUntil : e.open ? Infinity : e.graceUntil;
+      if (deadline <= end) this.entries.delete(key);
+    }
+    this.now = end;
+  }
+
+  /** Liveness timers the server must hold: one per lease, one per stream session in its grace. */
+  get timers(): number {
+    let n = 0;
+    for (const e of this.entries.values()) if (e.kind === 'lease' || !e.open) n++;
+    return n;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The system under test, and the world that runs both and compares.
+
+interface SStream {
+  proc: number;
+  call: FakeConnectCall;
+  /** Responses already looked at. */
+  read: number;
+  /** The broker saw `accepted` on it. */
+  accepted: boolean;
+  /** The broker ended it (half-close or cancel). */
+  endedByBroker: boolean;
+}
+
+class World {
+  readonly timers = new FakeTimers(0);
+  readonly registry = new Registry({ ...REGISTRY_OPTS, timers: this.timers });
+  readonly sessions = new SessionDirectory();
+  readonly deps = {
+    config: CONFIG,
+    registry: this.registry,
+    sessions: this.sessions,
+    commands: new CommandDispatcher(this.sessions),
+    serverId: 'model',
+  } as unknown as ServiceDeps;
+  readonly svc = brokerRegistryService(this.deps);
+  readonly model = new Model();
+  readonly streams: SStream[] = [];
+  private seq = 0;
+  /** What the brokers were told: lease granted until (per key). */
+  private readonly leaseUntil = new Map<string, number>();
+  /** When a stream of the key that had a session last ended. */
+  private readonly streamEndedAt = new Map<string, number>();
+  readonly log: string[] = [];
+
+  private pickOpen(s: number): number | undefined {
+    const open = this.streams.map((x, i) => [x, i] as const).filter(([x]) => !x.call.writableEnded && !x.endedByBroker);
+    return open.length ? open[s % open.length]![1] : undefined;
+  }
+
+  /** Send one message on a stream and return the answer the broker gets. */
+  private send(si: number, body: ConnectRequest['body']): Answer {
+    const st = this.streams[si]!;
+    const seq = ++this.seq;
+    st.call.emit('data', { seq, body } satisfies ConnectRequest);
+    const fresh = st.call.sent.slice(st.read);
+    st.read = st.call.sent.length;
+    for (const m of fresh) if (m.body?.$case === 'accepted') st.accepted = true;
+    const ack = fresh.find((m) => m.body?.$case === 'ack' && m.body.ack.seq === seq);
+    if (ack?.body?.$case === 'ack') {
+      const a = ack.body.ack as { ok: boolean; reregisterRequired: boolean; stale?: boolean };
+      return { kind: 'ack', ok: a.ok, reregister: a.reregisterRequired, stale: a.stale ?? false };
+    }
+    if (st.call.endedWith) return { kind: 'ended', code: st.call.endedWith.code };
+    return { kind: 'none' };
+  }
+
+  private noteStreamEnd(si: number): void {
+    const st = this.streams[si]!;
+    if (st.accepted) this.streamEndedAt.set(PROCS[st.proc]!.key, this.timers.now());
+  }
+
+  apply(op: Op): void {
+    this.log.push(JSON.stringify(op));
+    const m = this.model;
+    const expectAnswer = (got: Answer, want: Answer, what: string) => assert.deepEqual(got, want, `${what}: answer`);
+    switch (op.t) {
+      case 'open': {
+        const call = new FakeConnectCall();
+        const si = this.streams.length;
+        this.streams.push({ proc: op.p, call, read: 0, accepted: false, endedByBroker: false });
+        new BrokerSession(call as unknown as ServerDuplexStream<ConnectRequest, ConnectResponse>, this.deps).start();
+        m.streams.push({ proc: op.p, open: true, session: false });
+        const want = m.streamRegister(si, op.c);
+        const got = this.send(si, { $case: 'register', register: registerReq(PROCS[op.p]!, op.c) });
+        expectAnswer(got, want, `open stream ${si}`);
+        break;
+      }
+      case 'sReg': {
+        const si = this.pickOpen(op.s);
+        if (si === undefined) return;
+        const want = m.streamRegister(si, op.c);
+        const got = this.send(si, { $case: 'register', register: registerReq(PROCS[this.streams[si]!.proc]!, op.c) });
+        expectAnswer(got, want, `register on stream ${si}`);
+        break;
+      }
+      case 'sDelta': {
+        const si = this.pickOpen(op.s);
+        if (si === undefined) return;
+        const want = m.streamDelta(si, op.b, op.c);
+        const got = this.send(si, { $case: 'delta', delta: deltaReq(PROCS[this.streams[si]!.proc]!, op.b, op.c, false) });
+        expectAnswer(got, want, `delta on stream ${si}`);
+        break;
+      }
+      case 'sHb': {
+        const si = this.pickOpen(op.s);
+        if (si === undefined) return;
+        const want = m.streamHeartbeat(si, op.c);
+        const got = this.send(si, { $case: 'heartbeat', heartbeat: heartbeatReq(PROCS[this.streams[si]!.proc]!, op.c, false) });
+        expectAnswer(got, want, `heartbeat on stream ${si}`);
+        break;
+      }
+      case 'sPos': {
+        const si = this.pickOpen(op.s);
+        if (si === undefined) return;
+        const want = m.streamPositions(si);
+        const got = this.send(si, { $case: 'positions', positions: positionsReq(PROCS[this.streams[si]!.proc]!, false) });
+        expectAnswer(got, want, `positions on stream ${si}`);
+        break;
+      }
+      case 'sEnd': {
+        const si = this.pickOpen(op.s);
+        if (si === undefined) return;
+        const st = this.streams[si]!;
+        st.endedByBroker = true;
+        m.endStream(si);
+        if (op.how === 'end') st.call.emit('end');
+        else {
+          st.call.cancelled = true;
+          st.call.emit('cancelled');
+        }
+        this.noteStreamEnd(si);
+        break;
+      }
+      case 'uReg': {
+        const want = m.unaryRegister(op.p, op.c, op.ttl);
+        const out = unaryCall<RegisterBrokerRequest, { stale?: boolean; leaseTtlMs: number }>(this.svc.registerBroker, registerReq(PROCS[op.p]!, op.c, op.ttl));
+        const got: Answer = out.ok ? { kind: 'res', fields: { stale: out.res.stale ?? false, leaseTtlMs: out.res.leaseTtlMs } } : { kind: 'error', code: out.code };
+        expectAnswer(got, want, 'RegisterBroker');
+        if (out.ok && !out.res.stale && out.res.leaseTtlMs > 0) this.grantLease(PROCS[op.p]!.key, out.res.leaseTtlMs);
+        break;
+      }
+      case 'uHb': {
+        const want = m.unaryHeartbeat(op.p, op.c);
+        const out = unaryCall<HeartbeatRequest, { reregisterRequired: boolean; leaseTtlMs: number }>(this.svc.heartbeat, heartbeatReq(PROCS[op.p]!, op.c));
+        assert.ok(out.ok, 'Heartbeat answers OK');
+        const got: Answer = { kind: 'res', fields: { reregisterRequired: out.res.reregisterRequired, leaseTtlMs: out.res.leaseTtlMs } };
+        expectAnswer(got, want, 'Heartbeat');
+        if (!out.res.reregisterRequired && out.res.leaseTtlMs > 0) this.grantLease(PROCS[op.p]!.key, out.res.leaseTtlMs);
+        break;
+      }
+      case 'uDelta': {
+        const want = m.unaryDelta(op.p, op.b, op.c);
+        const out = unaryCall<ReportDeltaRequest, { reregisterRequired: boolean; stale?: boolean }>(this.svc.reportDelta, deltaReq(PROCS[op.p]!, op.b, op.c, true));
+        assert.ok(out.ok, 'ReportDelta answers OK');
+        expectAnswer({ kind: 'res', fields: { reregisterRequired: out.res.reregisterRequired, stale: out.res.stale ?? false } }, want, 'ReportDelta');
+        break;
+      }
+      case 'uUnreg': {
+        const p = PROCS[op.p]!;
+        const want = m.unaryUnregister(op.p, op.withEpoch);
+        const out = unaryCall<unknown, { removed: boolean }>(this.svc.unregisterBroker, { cluster: 'c1', brokerName: p.brokerName, brokerId: p.brokerId, epoch: op.withEpoch ? p.epoch : '' });
+        assert.ok(out.ok, 'UnregisterBroker answers OK');
+        expectAnswer({ kind: 'res', fields: { removed: out.res.removed } }, want, 'UnregisterBroker');
+        if (out.res.removed) {
+          assert.equal(this.registry.brokers.get(p.key), undefined, 'an unregister that answered removed removed the broker');
+          this.leaseUntil.delete(p.key);
+          this.streamEndedAt.delete(p.key);
+        }
+        break;
+      }
+      case 'uPos': {
+        const want = m.unaryPositions(op.p);
+        const out = unaryCall<ReportPositionsRequest, unknown>(this.svc.reportPositions, positionsReq(PROCS[op.p]!));
+        expectAnswer(out.ok ? { kind: 'res', fields: {} } : { kind: 'error', code: out.code }, want, 'ReportPositions');
+        break;
+      }
+      case 'tick':
+        m.tick(op.ms);
+        this.timers.advance(op.ms);
+        break;
+    }
+    // Streams the server ended on this step (superseded, conflict, protocol error) are gone for the broker too.
+    for (let si = 0; si < this.streams.length; si++) {
+      const st = this.streams[si]!;
+      const serverEnded = st.call.endedWith !== undefined && !st.endedByBroker;
+      assert.equal(!(st.endedByBroker || serverEnded), m.streams[si]!.open, `stream ${si} open`);
+      if (serverEnded && !st.endedByBroker) {
+        st.endedByBroker = true; // counted once
+        this.noteStreamEnd(si);
+      }
+    }
+  }
+
+  private grantLease(key: string, ttl: number): void {
+    this.leaseUntil.set(key, Math.max(this.leaseUntil.get(key) ?? 0, this.timers.now() + ttl));
+  }
+
+  /** Every check of the module comment that holds after each step. */
+  check(): void {
+    const now = this.timers.now();
+    const brokers = this.registry.brokers.all();
+    // 1. The invariant, from what the brokers did and were told.
+    for (const b of brokers) {
+      const openStream = this.streams.some((st) => PROCS[st.proc]!.key === b.key && st.accepted && !st.endedByBroker && !st.call.endedWith);
+      const lease = (this.leaseUntil.get(b.key) ?? -1) > now;
+      const grace = now < (this.streamEndedAt.get(b.key) ?? -Infinity) + GRACE;
+      assert.ok(openStream || lease || grace, `${b.key} is registered with no open stream, no unexpired lease and no grace running (a ${b.sessionKind} session)`);
+    }
+    // 2. The model: who holds which broker, at which version, in which kind of session.
+    const got = Object.fromEntries(brokers.map((b) => [b.key, `${b.epoch}@${b.counter} ${b.sessionKind}`]));
+    const want = Object.fromEntries([...this.model.entries].map(([key, e]) => [key, `${PROCS[e.proc]!.epoch}@${e.counter} ${e.kind}`]));
+    assert.deepEqual(got, want, 'registered brokers');
+    // 3. Order independence: routes equal those of the newest report of each registered broker alone.
+    const ref = new Registry(REGISTRY_OPTS);
+    for (const e of this.model.entries.values()) ref.register(registerReq(PROCS[e.proc]!, e.counter), { kind: 'lease' });
+    const versions = (r: Registry) => Object.fromEntries(r.routes.sortedTopics().map((t) => [t, r.routes.get(t)!.version]));
+    assert.deepEqual(versions(this.registry), versions(ref), 'routes equal those of the newest reports');
+    ref.close();
+    // 4. No leaks: one timer per lease or grace and none else; the session directory as the model says.
+    assert.equal(this.registry.footprint().livenessTimers, this.model.timers, 'liveness timers armed');
+    assert.equal(this.timers.pending, this.model.timers, 'timers pending');
+    assert.equal(this.sessions.size, this.model.dir.size, 'sessions in the directory');
+    assert.deepEqual(this.registry.checkConsistency(), []);
+  }
+
+  /** Every broker stops: streams end, time passes; nothing may remain. */
+  drain(): void {
+    while (this.pickOpen(0) !== undefined) this.apply({ t: 'sEnd', s: 0, how: 'cancel' });
+    this.check();
+    this.apply({ t: 'tick', ms: 300_000 + GRACE });
+    this.check();
+    const fp = this.registry.footprint();
+    assert.deepEqual(Object.entries(fp).filter(([, n]) => n !== 0), [], 'every table is empty');
+    assert.equal(this.timers.pending, 0, 'no timer pending');
+    assert.equal(this.sessions.size, 0, 'no session in the directory');
+  }
+}
+
+function run(ops: Op[]): void {
+  const w = new World();
+  try {
+    for (const op of ops) {
+      w.apply(op);
+      w.check();
+    }
+    w.drain();
+  } finally {
+    w.registry.close();
+  }
+}
+
+describe('broker liveness and report ordering (model-based, fake clock)', () => {
+  test(`interleavings of streams, unary calls, expiry and reordered reports keep the invariants (${RUNS} runs of up to 40 steps)`, () => {
+    fc.assert(
+      fc.property(fc.array(opArb, { minLength: 1, maxLength: 40 }), (ops) => run(ops)),
+      { numRuns: RUNS, seed: SEED, includeErrorInReport: true },
+    );
+  });
+});
