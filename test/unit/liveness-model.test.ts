@@ -3,9 +3,9 @@
  * BrokerRegistry handlers and Connect sessions (src/network) are driven with fake calls, over the real
  * Registry with injected fake timers.
  *
- * Generated: interleavings of Connect streams (register, delta, heartbeat, positions, stream end by
+ * Generated: interleavings of Connect streams (register, delta, heartbeat, positions, instances, stream end by
  * half-close or cancel), unary calls (RegisterBroker with various leases, Heartbeat, ReportDelta,
- * UnregisterBroker with and without epoch, ReportPositions), time passing (lease expiry, grace timers),
+ * UnregisterBroker with and without epoch, ReportPositions, ReportInstances), time passing (lease expiry, grace timers),
  * retried and reordered reports (any counter at any time), restarts (a new epoch from the same address)
  * and a second process claiming the same broker id from another address (ALREADY_EXISTS).
  *
@@ -21,7 +21,8 @@
  *    holds exactly the streams the model says, the managers are consistent; after every stream ends and
  *    time passes, every table is empty and no timer is pending.
  *
- * Runs: LIVENESS_RUNS (default 300 sequences of up to 40 steps); `npm run soak:liveness` runs 20,000.
+ * Runs: LIVENESS_RUNS (default 300 sequences of up to 40 steps, and 300 pairs of orders); `npm run soak:liveness`
+ * runs 20,000 of each.
  * LIVENESS_SEED replays a seed.
  */
 import { describe, test } from 'node:test';
@@ -35,9 +36,10 @@ import type {
   HeartbeatRequest,
   RegisterBrokerRequest,
   ReportDeltaRequest,
+  ReportInstancesRequest,
   ReportPositionsRequest,
 } from '../../generated/nameserver/v1/broker_registry';
-import { GroupConfig, Permission, type TopicConfig } from '../../generated/nameserver/v1/common';
+import { ClientRole, GroupConfig, Permission, type TopicConfig } from '../../generated/nameserver/v1/common';
 import { DEFAULT_CONFIG, type Config } from '../../src/config';
 import { Registry, type RegistryOptions } from '../../src/metadata/registry';
 import { brokerKey } from '../../src/metadata/types';
@@ -149,6 +151,14 @@ const heartbeatReq = (p: Proc, c: number, identity = true): HeartbeatRequest => 
   dataVersion: { epoch: p.epoch, counter: c },
 });
 
+const instancesReq = (p: Proc, identity = true): ReportInstancesRequest => ({
+  cluster: identity ? 'c1' : '',
+  brokerName: identity ? p.brokerName : '',
+  brokerId: identity ? p.brokerId : 0,
+  instances: [{ clientId: `app-${p.k}`, role: ClientRole.CLIENT_ROLE_CONSUMER, group: 'g0', topics: ['t0'], host: '10.1.1.1', language: 'JAVA', version: '5.0' }],
+  full: true,
+});
+
 const positionsReq = (p: Proc, identity = true): ReportPositionsRequest => ({
   cluster: identity ? 'c1' : '',
   brokerName: identity ? p.brokerName : '',
@@ -223,13 +233,13 @@ type Op =
   | { t: 'sReg'; s: number; c: CSpec }
   | { t: 'sDelta'; s: number; d: DSpec }
   | { t: 'sHb'; s: number; c: CSpec }
-  | { t: 'sPos'; s: number }
+  | { t: 'sPos'; s: number; instances: boolean }
   | { t: 'sEnd'; s: number; how: 'end' | 'cancel' }
   | { t: 'uReg'; p: number; c: CSpec; ttl: number }
   | { t: 'uHb'; p: number; c: CSpec }
   | { t: 'uDelta'; p: number; d: DSpec }
   | { t: 'uUnreg'; p: number; withEpoch: boolean }
-  | { t: 'uPos'; p: number }
+  | { t: 'uPos'; p: number; instances: boolean }
   | { t: 'tick'; ms: number };
 
 // Mostly one broker identity and its own address, so that sessions of one broker meet often.
@@ -253,13 +263,13 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { arbitrary: fc.record({ t: fc.constant('sReg' as const), s: streamArb, c: cArb }), weight: 2 },
   { arbitrary: fc.record({ t: fc.constant('sDelta' as const), s: streamArb, d: dArb }), weight: 3 },
   { arbitrary: fc.record({ t: fc.constant('sHb' as const), s: streamArb, c: hbArb }), weight: 1 },
-  { arbitrary: fc.record({ t: fc.constant('sPos' as const), s: streamArb }), weight: 1 },
+  { arbitrary: fc.record({ t: fc.constant('sPos' as const), s: streamArb, instances: fc.boolean() }), weight: 1 },
   { arbitrary: fc.record({ t: fc.constant('sEnd' as const), s: streamArb, how: fc.constantFrom('end' as const, 'cancel' as const) }), weight: 3 },
   { arbitrary: fc.record({ t: fc.constant('uReg' as const), p: procArb, c: cArb, ttl: fc.constantFrom(0, 1_000, 3_000, 10_000, 300_000) }), weight: 3 },
   { arbitrary: fc.record({ t: fc.constant('uHb' as const), p: procArb, c: hbArb }), weight: 3 },
   { arbitrary: fc.record({ t: fc.constant('uDelta' as const), p: procArb, d: dArb }), weight: 2 },
   { arbitrary: fc.record({ t: fc.constant('uUnreg' as const), p: procArb, withEpoch: fc.boolean() }), weight: 1 },
-  { arbitrary: fc.record({ t: fc.constant('uPos' as const), p: procArb }), weight: 1 },
+  { arbitrary: fc.record({ t: fc.constant('uPos' as const), p: procArb, instances: fc.boolean() }), weight: 1 },
   { arbitrary: fc.record({ t: fc.constant('tick' as const), ms: fc.constantFrom(1, 500, 1_000, 1_999, 2_000, 3_000, 10_000) }), weight: 4 },
 );
 
@@ -537,7 +547,7 @@ class World {
   readonly model: Model;
   readonly streams: SStream[] = [];
   private seq = 0;
-  /** What the brokers were told: lease granted until (per key). */
+  /** What the brokers were told: the lease last granted runs until (per key). */
   private readonly leaseUntil = new Map<string, number>();
   /** When a stream of the key that had a session last ended. */
   private readonly streamEndedAt = new Map<string, number>();
@@ -661,10 +671,11 @@ class World {
       case 'sPos': {
         const si = this.pickOpen(op.s);
         if (si === undefined) return;
-        say(`stream ${si}: positions`);
+        const p = PROCS[this.streams[si]!.proc]!;
+        say(`stream ${si}: ${op.instances ? 'instances' : 'positions'}`);
         const want = m.streamPositions(si);
-        const got = this.send(si, { $case: 'positions', positions: positionsReq(PROCS[this.streams[si]!.proc]!, false) });
-        expectAnswer(got, want, `positions on stream ${si}`);
+        const got = this.send(si, op.instances ? { $case: 'instances', instances: instancesReq(p, false) } : { $case: 'positions', positions: positionsReq(p, false) });
+        expectAnswer(got, want, `${op.instances ? 'instances' : 'positions'} on stream ${si}`);
         break;
       }
       case 'sEnd': {
@@ -729,10 +740,11 @@ class World {
         break;
       }
       case 'uPos': {
-        say(`ReportPositions ${PROCS[op.p]!.key}`);
+        const p = PROCS[op.p]!;
+        say(`${op.instances ? 'ReportInstances' : 'ReportPositions'} ${p.key}`);
         const want = m.unaryPositions(op.p);
-        const out = unaryCall<ReportPositionsRequest, unknown>(this.svc.reportPositions, positionsReq(PROCS[op.p]!));
-        expectAnswer(out.ok ? { kind: 'res', fields: {} } : { kind: 'error', code: out.code }, want, 'ReportPositions');
+        const out = op.instances ? unaryCall(this.svc.reportInstances, instancesReq(p)) : unaryCall(this.svc.reportPositions, positionsReq(p));
+        expectAnswer(out.ok ? { kind: 'res', fields: {} } : { kind: 'error', code: out.code }, want, op.instances ? 'ReportInstances' : 'ReportPositions');
         break;
       }
       case 'tick':
@@ -753,8 +765,9 @@ class World {
     }
   }
 
+  /** A lease granted (or renewed) replaces the one before: a broker may ask for a shorter one. */
   private grantLease(key: string, ttl: number): void {
-    this.leaseUntil.set(key, Math.max(this.leaseUntil.get(key) ?? 0, this.timers.now() + ttl));
+    this.leaseUntil.set(key, this.timers.now() + ttl);
   }
 
   /** Every check of the module comment that holds after each step. */
@@ -808,8 +821,7 @@ function run(ops: Op[], note?: (situation: string) => void): void {
     w.log.push('every broker stops; time passes');
     w.drain();
   } catch (err) {
-    (err as Error).message += `\n  steps:\n    ${w.log.join('\n    ')}`;
-    throw err;
+    throw new Error(`${(err as Error).message}\n  steps:\n    ${w.log.join('\n    ')}`, { cause: err });
   } finally {
     w.registry.close();
   }
@@ -846,5 +858,102 @@ describe('broker liveness and report ordering (model-based, fake clock)', () => 
     ]) {
       assert.ok((seen.get(situation) ?? 0) > 0, `never reached: ${situation}`);
     }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
+// Order independence, stated directly: one process's reports delivered in two orders.
+
+type Report = { kind: 'full'; c: number; unary: boolean } | { kind: 'delta'; b: number; c: number; unary: boolean };
+
+const reportArb: fc.Arbitrary<Report> = fc.oneof(
+  fc.record({ kind: fc.constant('full' as const), c: fc.integer({ min: 1, max: 8 }), unary: fc.boolean() }),
+  fc.record({ kind: fc.constant('delta' as const), b: fc.integer({ min: 1, max: 7 }), unary: fc.boolean() }).map((r) => ({ ...r, c: r.b + 1 })),
+);
+
+/**
+ * Deliver a process's reports in this order: its Connect session opens with the report at counter 1,
+ * then each report goes unary or on the stream. When any answer asked for a re-register, the broker
+ * does what it must: it registers its newest version. Returns the held version, the routes, and the
+ * answers that did not say `stale` exactly when the report was older than the version held; checks on
+ * the way that the version held never goes back.
+ */
+function deliver(reports: Report[]): { held: string; routes: Record<string, string>; wrongAnswers: string[] } {
+  const timers = new FakeTimers(0);
+  const registry = new Registry({ ...REGISTRY_OPTS, timers });
+  const sessions = new SessionDirectory();
+  const deps = { config: CONFIG, registry, sessions, commands: new CommandDispatcher(sessions), serverId: 'order' } as unknown as ServiceDeps;
+  const svc = brokerRegistryService(deps);
+  const p = PROCS[0]!;
+  const call = new FakeConnectCall();
+  new BrokerSession(call as unknown as ServerDuplexStream<ConnectRequest, ConnectResponse>, deps).start();
+  let seq = 0;
+  const onStream = (body: ConnectRequest['body']) => {
+    call.emit('data', { seq: ++seq, body } satisfies ConnectRequest);
+    const ack = [...call.sent].reverse().find((m) => m.body?.$case === 'ack');
+    assert.ok(ack?.body?.$case === 'ack' && ack.body.ack.seq === seq, `stream message ${seq} acknowledged`);
+    assert.equal(call.endedWith, undefined, 'the stream stays open');
+    return ack.body.ack;
+  };
+  const held = () => registry.brokers.get(p.key)!.counter;
+  let reregister = false;
+  let newest = 1;
+  const wrongAnswers: string[] = [];
+  const expectStale = (got: boolean | undefined, want: boolean, what: string) => {
+    if (Boolean(got) !== want) wrongAnswers.push(`${what}: stale ${Boolean(got)}, expected ${want}`);
+  };
+  onStream({ $case: 'register', register: registerReq(p, 1) });
+  for (const r of reports) {
+    newest = Math.max(newest, r.c);
+    const before = held();
+    if (r.kind === 'full') {
+      if (r.unary) {
+        const out = unaryCall<RegisterBrokerRequest, { stale: boolean }>(svc.registerBroker, registerReq(p, r.c));
+        assert.ok(out.ok);
+        expectStale(out.res.stale, r.c < before, `unary register @${r.c} over @${before}`);
+      } else {
+        const ack = onStream({ $case: 'register', register: registerReq(p, r.c) });
+        expectStale(ack.stale, r.c < before, `stream register @${r.c} over @${before}`);
+      }
+    } else {
+      let answer: { stale: boolean; reregister: boolean };
+      if (r.unary) {
+        const out = unaryCall<ReportDeltaRequest, { stale: boolean; reregisterRequired: boolean }>(svc.reportDelta, deltaReq(p, r.b, r.c, true));
+        assert.ok(out.ok);
+        answer = { stale: Boolean(out.res.stale), reregister: out.res.reregisterRequired };
+      } else {
+        const ack = onStream({ $case: 'delta', delta: deltaReq(p, r.b, r.c, false) });
+        answer = { stale: Boolean(ack.stale), reregister: ack.reregisterRequired };
+      }
+      expectStale(answer.stale, r.c <= before, `${r.unary ? 'unary' : 'stream'} delta ${r.b}->${r.c} over @${before}`);
+      reregister ||= answer.reregister;
+    }
+    assert.ok(held() >= before, `the version held went back from ${before} to ${held()} (${JSON.stringify(r)})`);
+  }
+  if (reregister) onStream({ $case: 'register', register: registerReq(p, newest) });
+  const routes = Object.fromEntries(registry.routes.sortedTopics().map((t) => [t, registry.routes.get(t)!.version]));
+  registry.close();
+  return { held: `${registry.brokers.get(p.key)!.epoch}@${held()}`, routes, wrongAnswers };
+}
+
+describe('report order (property)', () => {
+  test(`the same reports give the same routes whatever their order: full and delta, unary and stream (${RUNS} pairs of orders)`, () => {
+    const orders = fc.array(reportArb, { minLength: 1, maxLength: 10 }).chain((rs) => fc.tuple(fc.constant(rs), fc.shuffledSubarray(rs, { minLength: rs.length, maxLength: rs.length })));
+    fc.assert(
+      fc.property(orders, ([first, second]) => {
+        const a = deliver(first);
+        const b = deliver(second);
+        assert.deepEqual({ held: b.held, routes: b.routes }, { held: a.held, routes: a.routes }, 'two orders of the same reports');
+        // And both equal the newest report alone.
+        const newest = Math.max(1, ...first.map((r) => r.c));
+        const ref = new Registry(REGISTRY_OPTS);
+        ref.register(registerReq(PROCS[0]!, newest), { kind: 'lease' });
+        assert.deepEqual(a.routes, Object.fromEntries(ref.routes.sortedTopics().map((t) => [t, ref.routes.get(t)!.version])), 'the routes of the newest report');
+        assert.equal(a.held, `${PROCS[0]!.epoch}@${newest}`);
+        ref.close();
+        assert.deepEqual([...a.wrongAnswers, ...b.wrongAnswers], [], 'stale answered exactly for older reports');
+      }),
+      { numRuns: RUNS, seed: SEED, includeErrorInReport: true },
+    );
   });
 });
