@@ -957,3 +957,63 @@ describe('report order (property)', () => {
     );
   });
 });
+
+// ---------------------------------------------------------------------------------------------------
+// The cases the properties found on the code before the fix, as plain examples on the Registry.
+
+describe('liveness and order: the counterexamples, as examples', () => {
+  const setup = () => {
+    const timers = new FakeTimers(0);
+    return { timers, r: new Registry({ ...REGISTRY_OPTS, timers }) };
+  };
+  const p = PROCS[0]!;
+  const ref = { key: p.key, cluster: 'c1', brokerName: p.brokerName, brokerId: p.brokerId };
+
+  test('a unary heartbeat in the grace of an ended stream (same epoch and counter) does not keep the broker', () => {
+    const { timers, r } = setup();
+    const { session } = r.register(registerReq(p, 2), { kind: 'stream' });
+    r.streamClosed(ref, session!);
+    assert.match(r.heartbeat(ref, p.epoch, 2)!, /Connect stream .* has ended/);
+    timers.advance(GRACE - 1);
+    assert.ok(r.brokers.get(p.key), 'still within the grace');
+    timers.advance(1);
+    assert.equal(r.brokers.get(p.key), undefined);
+    assert.equal(timers.pending, 0);
+    assert.deepEqual(Object.entries(r.footprint()).filter(([, n]) => n !== 0), []);
+  });
+
+  test('an ended stream session cannot register or report again; a new session can take over', () => {
+    const { r } = setup();
+    const { session } = r.register(registerReq(p, 2), { kind: 'stream' });
+    r.streamClosed(ref, session!);
+    assert.throws(() => r.register(registerReq(p, 3), { kind: 'stream', session }), /has ended/);
+    assert.throws(() => r.delta(ref, deltaReq(p, 2, 3, true), session), /has ended/);
+    const again = r.register(registerReq(p, 3), { kind: 'stream' });
+    assert.notEqual(again.session, session);
+    assert.equal(r.brokers.liveness(p.key)!.streamOpen, true);
+    r.close();
+  });
+
+  test('a registration asking for a shorter lease expires on the shorter deadline', () => {
+    const { timers, r } = setup();
+    r.register(registerReq(p, 1, 30_000), { kind: 'lease' });
+    r.register(registerReq(p, 2, 1_000), { kind: 'lease' });
+    timers.advance(999);
+    assert.ok(r.brokers.get(p.key));
+    timers.advance(1);
+    assert.equal(r.brokers.get(p.key), undefined);
+    assert.equal(timers.pending, 0);
+  });
+
+  test('two unary reports in reverse order (6 then 5): the older is stale and the newer stays', () => {
+    const { r } = setup();
+    r.register(registerReq(p, 6), { kind: 'lease' });
+    const before = r.routes.sortedTopics().map((t) => r.routes.get(t)!.version);
+    const late = r.register(registerReq(p, 5), { kind: 'lease' });
+    assert.deepEqual({ stale: late.stale, lease: late.leaseTtlMs }, { stale: true, lease: 0 });
+    assert.equal(r.brokers.get(p.key)!.counter, 6);
+    assert.deepEqual(r.routes.sortedTopics().map((t) => r.routes.get(t)!.version), before);
+    assert.deepEqual(r.delta(ref, deltaReq(p, 4, 5, true)), { reregister: undefined, stale: true });
+    r.close();
+  });
+});
