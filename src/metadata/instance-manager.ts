@@ -194,9 +194,14 @@ export class InstanceManager {
     return this.consumersByGroup.get(group) ?? 0;
   }
 
-  /** Counts for metrics and leak checks; O(1). */
-  stats(): { instances: number; brokers: number; groups: number } {
-    return { instances: this.instances.size, brokers: this.byBroker.size, groups: this.consumersByGroup.size };
+  /** Counts for metrics; O(1). */
+  stats(): { instances: number } {
+    return { instances: this.instances.size };
+  }
+
+  /** Sizes of the per-broker and per-group indexes (leak checks); O(1). */
+  indexSizes(): { brokers: number; groups: number } {
+    return { brokers: this.byBroker.size, groups: this.consumersByGroup.size };
   }
 
   /** Drop one broker from an instance; the instance goes when no broker lists it any more. */

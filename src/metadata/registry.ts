@@ -269,7 +269,7 @@ export class Registry {
    */
   footprint(): Record<string, number> {
     const positions = this.positions.stats();
-    const instances = this.instances.stats();
+    const instances = { ...this.instances.stats(), ...this.instances.indexSizes() };
     return {
       brokers: this.brokers.size,
       replicaSets: this.brokers.replicaSetCount,
