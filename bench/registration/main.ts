@@ -133,7 +133,7 @@ function steadyState(): { md: string; hb: number[]; delta: number[] } {
     r.routes.on('changed', () => changedRoutes++);
     const delta = timeUs(DELTAS, (i) => {
       const req = deltaReqs[i]!;
-      const why = r.delta(ref, req);
+      const why = r.delta(ref, req).reregister;
       if (why) throw new Error(`delta refused: ${why}`);
       counter++;
       queues = req.upsertTopics[0]!.readQueueNums;
@@ -143,7 +143,7 @@ function steadyState(): { md: string; hb: number[]; delta: number[] } {
     const sameReqs = Array.from({ length: DELTAS + 100 }, (_, i) => queueDelta(0, 0, 'topic-0', queues, counter + i));
     const changedBefore = changedRoutes;
     const noop = timeUs(DELTAS, (i) => {
-      const why = r.delta(ref, sameReqs[i]!);
+      const why = r.delta(ref, sameReqs[i]!).reregister;
       if (why) throw new Error(`delta refused: ${why}`);
     }, 100);
     if (changedRoutes !== changedBefore) throw new Error('a delta re-sending the same config changed the route');

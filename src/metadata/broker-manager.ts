@@ -11,15 +11,25 @@
  * same broker restarted or reconnected (the new session takes over), and other addresses while the old
  * session is alive means two processes were given the same broker_id (BrokerConflict).
  *
+ * Liveness. A broker is registered only while its session is alive, or within the grace after its
+ * Connect stream ended: a stream session lives while its stream is open; a lease session until its lease
+ * runs out. Once a stream session has ended it never opens again; only a new session (a reconnect, or a
+ * unary registration, which starts a lease) can take over before the grace runs out. A unary Heartbeat
+ * renews leases only: for a stream session it renews nothing while the stream is open, and asks for a
+ * re-register once the stream has ended.
+ *
  * Leases. A unary broker's lease is a timer per broker; a heartbeat only moves `leaseExpiresAtMs`
- * (O(1), no timer work), and a timer that fires early re-arms for the remainder. Expiry therefore
- * costs O(expired brokers): nothing ever scans all brokers.
+ * (O(1), no timer work), and a timer that fires early re-arms for the remainder; a lease shortened below
+ * the armed timer (a registration asking for a shorter lease) re-arms it. Expiry therefore costs
+ * O(expired brokers): nothing ever scans all brokers. Each broker has at most one timer: its lease, or
+ * the grace of its ended stream.
  */
 import { EventEmitter } from 'node:events';
 import { Permission } from '../../generated/nameserver/v1/common';
-import { BrokerConflict } from './errors';
+import { BrokerConflict, FailedPrecondition, Superseded } from './errors';
 import { sameStrings } from './equality';
-import { brokerKey, replicaSetKey, type BrokerKey, type Clock, type ReplicaSetKey } from './types';
+import { systemTimers, type Timer, type Timers } from './timers';
+import { brokerKey, replicaSetKey, type BrokerKey, type ReplicaSetKey } from './types';
 
 /** How a broker keeps its registration alive. */
 export type SessionKind = 'stream' | 'lease';
@@ -62,7 +72,9 @@ interface Entry {
   state: BrokerState;
   live: Liveness;
   leaseTtlMs: number;
-  timer: NodeJS.Timeout | undefined;
+  timer: Timer | undefined;
+  /** When `timer` fires. */
+  timerDueAtMs: number;
 }
 
 /** Outcome of admitting a registration. */
@@ -91,7 +103,8 @@ export type ExpireHandler = (key: BrokerKey, session: number, reason: string) =>
 
 /** Options of a BrokerManager. */
 export interface BrokerManagerOptions {
-  clock?: Clock;
+  /** Clock and timers (the real ones by default; tests inject a fake). */
+  timers?: Timers;
   /** Grace after a Connect stream ends. */
   streamGraceMs: number;
   /** Invoked (by a timer) when a session expires; the owner removes the broker's data. */
@@ -105,12 +118,12 @@ const normalisePermission = (p: Permission) =>
 export class BrokerManager extends EventEmitter<BrokerEvents> {
   private readonly entries = new Map<BrokerKey, Entry>();
   private readonly replicaSets = new Map<ReplicaSetKey, Map<number, BrokerKey>>();
-  private readonly clock: Clock;
+  private readonly timers: Timers;
   private nextSession = 1;
 
   constructor(private readonly opts: BrokerManagerOptions) {
     super();
-    this.clock = opts.clock ?? (() => Date.now());
+    this.timers = opts.timers ?? systemTimers;
   }
 
   /** The broker's current snapshot. */
@@ -127,6 +140,18 @@ export class BrokerManager extends EventEmitter<BrokerEvents> {
   /** Number of registered brokers. */
   get size(): number {
     return this.entries.size;
+  }
+
+  /** Replica sets with at least one broker (leak checks). */
+  get replicaSetCount(): number {
+    return this.replicaSets.size;
+  }
+
+  /** Liveness timers armed (lease or grace), at most one per broker (leak checks). O(brokers). */
+  get armedTimers(): number {
+    let n = 0;
+    for (const e of this.entries.values()) if (e.timer) n++;
+    return n;
   }
 
   /** All brokers (snapshots), in no particular order. */
@@ -147,17 +172,32 @@ export class BrokerManager extends EventEmitter<BrokerEvents> {
   }
 
   /**
+   * Throw unless `session` is the broker's current session and, for a stream session, its stream is
+   * still open (Superseded, or FailedPrecondition for a session that ended). The network layer sends
+   * nothing on an ended session; this keeps the invariant in the core whatever the caller.
+   */
+  checkSession(key: BrokerKey, session: number): void {
+    const e = this.entries.get(key);
+    if (!e) return;
+    if (e.state.session !== session) throw new Superseded(key);
+    if (e.state.sessionKind === 'stream' && !e.live.streamOpen) {
+      throw new FailedPrecondition(`Connect session ${session} of broker ${key} has ended; open a new session`);
+    }
+  }
+
+  /**
    * Admit a registration. `session` is the caller's session for stream registrations after their first
-   * one (undefined for a stream's first registration and for unary calls). Throws BrokerConflict.
+   * one (undefined for a stream's first registration and for unary calls). Throws BrokerConflict, or
+   * FailedPrecondition for a stream session that has ended.
    */
   admit(h: BrokerHeader, kind: SessionKind, session: number | undefined, leaseTtlMs: number): Admission {
     const key = brokerKey(h.cluster, h.brokerName, h.brokerId);
-    const now = this.clock();
+    const now = this.timers.now();
     const e = this.entries.get(key);
     const header = { ...h, addresses: Object.freeze([...h.addresses]), permission: normalisePermission(h.permission) };
     if (!e) {
       const state = this.freeze(key, header, -1, kind, this.nextSession++, now);
-      const entry: Entry = { state, live: { lastSeenAtMs: now, leaseExpiresAtMs: 0, streamOpen: kind === 'stream' }, leaseTtlMs, timer: undefined };
+      const entry: Entry = { state, live: { lastSeenAtMs: now, leaseExpiresAtMs: 0, streamOpen: kind === 'stream' }, leaseTtlMs, timer: undefined, timerDueAtMs: 0 };
       this.entries.set(key, entry);
       this.linkReplica(state);
       this.touch(entry, kind, leaseTtlMs);
@@ -165,6 +205,7 @@ export class BrokerManager extends EventEmitter<BrokerEvents> {
       return { session: state.session, created: true, tookOver: false, headerChanged: true, previous: undefined };
     }
     const prev = e.state;
+    if (kind === 'stream' && session === prev.session) this.checkSession(key, session);
     // A stream is its own session; a unary call belongs to the session of its epoch (one boot), which may
     // be a live stream of the same process.
     const sameSession =
@@ -210,37 +251,51 @@ export class BrokerManager extends EventEmitter<BrokerEvents> {
   }
 
   /**
-   * A heartbeat: renew the lease if the broker is held at this data version. Returns why a full
-   * re-register is needed, or undefined when renewed. O(1).
+   * A heartbeat at a data version. `session` is given for a Connect stream's own heartbeat (which must
+   * come from the current, open session: see checkSession); a unary Heartbeat has none. A lease is renewed;
+   * a stream session is never revived: while its stream is open there is nothing to renew, and once the
+   * stream has ended the answer is a re-register (a RegisterBroker then starts a lease), so the grace
+   * still runs out. Returns why a full re-register is needed, or undefined when the broker is held. O(1).
    */
-  heartbeat(key: BrokerKey, epoch: string, counter: number): string | undefined {
+  heartbeat(key: BrokerKey, epoch: string, counter: number, session?: number): string | undefined {
     const e = this.entries.get(key);
     if (!e) return 'broker is not registered on this NameServer (it restarted or the lease expired)';
+    if (session !== undefined) this.checkSession(key, session);
     if (e.state.epoch !== epoch) return `epoch ${JSON.stringify(epoch.slice(0, 64))} is not the one registered`;
     if (e.state.counter !== counter) return `data version ${counter} is not the one held (${e.state.counter})`;
-    this.touch(e, e.state.sessionKind, e.leaseTtlMs);
+    const now = this.timers.now();
+    if (e.state.sessionKind === 'stream') {
+      if (!e.live.streamOpen) {
+        return 'the Connect stream of this broker to this NameServer has ended (the broker is removed after the grace): a Heartbeat does not revive it; reconnect, or send RegisterBroker to start a lease';
+      }
+      e.live.lastSeenAtMs = now;
+      return undefined;
+    }
+    if (e.live.leaseExpiresAtMs <= now) return 'the lease has expired';
+    this.touch(e, 'lease', e.leaseTtlMs);
     return undefined;
   }
 
   /** Mark a broker as heard from (positions, instances, stream messages). */
   seen(key: BrokerKey): void {
     const e = this.entries.get(key);
-    if (e) e.live.lastSeenAtMs = this.clock();
+    if (e) e.live.lastSeenAtMs = this.timers.now();
   }
 
   /** A stream session ended: start its grace period; the broker expires unless a new session takes over. */
   streamClosed(key: BrokerKey, session: number): void {
     const e = this.entries.get(key);
-    if (!e || e.state.session !== session || e.state.sessionKind !== 'stream') return;
+    // Only the current session's first close starts the grace: a second close must not extend it.
+    if (!e || e.state.session !== session || e.state.sessionKind !== 'stream' || !e.live.streamOpen) return;
     e.live.streamOpen = false;
     this.clearTimer(e);
-    e.timer = setTimeout(() => {
+    e.timerDueAtMs = this.timers.now() + this.opts.streamGraceMs;
+    e.timer = this.timers.after(this.opts.streamGraceMs, () => {
       e.timer = undefined;
       if (this.entries.get(key) === e && e.state.session === session && !e.live.streamOpen) {
         this.opts.onExpire(key, session, 'stream closed');
       }
-    }, this.opts.streamGraceMs);
-    e.timer.unref();
+    });
   }
 
   /**
@@ -272,7 +327,7 @@ export class BrokerManager extends EventEmitter<BrokerEvents> {
   }
 
   private touch(e: Entry, kind: SessionKind, leaseTtlMs: number): void {
-    const now = this.clock();
+    const now = this.timers.now();
     e.live.lastSeenAtMs = now;
     if (kind === 'stream') {
       e.live.streamOpen = true;
@@ -282,23 +337,28 @@ export class BrokerManager extends EventEmitter<BrokerEvents> {
     }
     e.leaseTtlMs = leaseTtlMs;
     e.live.leaseExpiresAtMs = now + leaseTtlMs;
-    if (!e.timer) this.armLease(e, leaseTtlMs);
+    // A timer due before the new expiry re-arms itself when it fires; one due after it (the lease was
+    // shortened) would keep the broker past its lease, so it is replaced.
+    if (!e.timer || e.timerDueAtMs > e.live.leaseExpiresAtMs) {
+      this.clearTimer(e);
+      this.armLease(e, leaseTtlMs);
+    }
   }
 
   private armLease(e: Entry, delayMs: number): void {
     const { key, session } = e.state;
-    e.timer = setTimeout(() => {
+    e.timerDueAtMs = this.timers.now() + Math.max(1, delayMs);
+    e.timer = this.timers.after(Math.max(1, delayMs), () => {
       e.timer = undefined;
       if (this.entries.get(key) !== e || e.state.session !== session) return;
-      const left = e.live.leaseExpiresAtMs - this.clock();
+      const left = e.live.leaseExpiresAtMs - this.timers.now();
       if (left > 0) this.armLease(e, left);
       else this.opts.onExpire(key, session, 'lease expired');
-    }, Math.max(1, delayMs));
-    e.timer.unref();
+    });
   }
 
   private clearTimer(e: Entry): void {
-    if (e.timer) clearTimeout(e.timer);
+    e.timer?.cancel();
     e.timer = undefined;
   }
 

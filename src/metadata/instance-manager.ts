@@ -199,6 +199,11 @@ export class InstanceManager {
     return { instances: this.instances.size };
   }
 
+  /** Sizes of the per-broker and per-group indexes (leak checks); O(1). */
+  indexSizes(): { brokers: number; groups: number } {
+    return { brokers: this.byBroker.size, groups: this.consumersByGroup.size };
+  }
+
   /** Drop one broker from an instance; the instance goes when no broker lists it any more. */
   private detach(key: IdKey, broker: BrokerKey): void {
     const entry = this.instances.get(key);

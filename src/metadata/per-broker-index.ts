@@ -128,6 +128,11 @@ export class PerBrokerIndex<T extends Named> {
     return this.byName.size;
   }
 
+  /** Number of brokers with at least one entry (leak checks). */
+  get brokerCount(): number {
+    return this.byBroker.size;
+  }
+
   /** Number of (broker, name) entries. */
   entryCount(): number {
     let n = 0;

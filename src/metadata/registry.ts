@@ -2,6 +2,12 @@
  * The registry: the one place that applies broker reports across the managers, in order, and tells
  * the route table which topics to rebuild. It knows nothing of gRPC: handlers call it with validated
  * requests and a BrokerRef, and it throws DomainErrors.
+ *
+ * Report order. Within one epoch (one broker process) data versions only grow, so a report (full or
+ * delta) whose version is older than the one held is a late retry or was overtaken by a newer one: it is
+ * ignored entirely (no data, no session change, no lease) and answered `stale`. A full report applies
+ * when newer; a delta when its base is the version held. So the same reports give the same routes
+ * whatever order they arrive in (or a re-register is asked for, which brings the newest).
  */
 import type {
   RegisterBrokerRequest,
@@ -12,17 +18,19 @@ import type {
 import { Permission } from '../../generated/nameserver/v1/common';
 import { BrokerManager, type BrokerState, type SessionKind } from './broker-manager';
 import { ChunkAssembler } from './chunk-assembler';
-import { BrokerNotFound, Superseded } from './errors';
+import { BrokerNotFound } from './errors';
 import { GroupManager } from './group-manager';
 import { InstanceManager } from './instance-manager';
 import { PositionManager } from './position-manager';
 import { RouteTable } from './route-table';
+import { systemTimers, type Timers } from './timers';
 import { TopicManager } from './topic-manager';
 import { brokerRef, type BrokerKey, type BrokerRef, type Clock } from './types';
 
 /** Settings the registry needs (a subset of Config). */
 export interface RegistryOptions {
-  clock?: Clock;
+  /** Clock and timers (the real ones by default; tests inject a fake). */
+  timers?: Timers;
   leaseTtlMs: number;
   minLeaseTtlMs: number;
   maxLeaseTtlMs: number;
@@ -52,6 +60,16 @@ export interface RegisterOutcome {
   leaseTtlMs: number;
   /** Whether the registration created the broker or replaced a previous session. */
   fresh: boolean;
+  /** Ignored: this replica holds a newer data version of the same epoch (nothing changed). */
+  stale: boolean;
+}
+
+/** Outcome of a delta. */
+export interface DeltaOutcome {
+  /** Why a full re-register is needed (nothing was applied), or undefined. */
+  reregister: string | undefined;
+  /** Ignored: not newer than the data version held in its epoch (a retry, or overtaken by a newer report). */
+  stale: boolean;
 }
 
 /** See the module comment. */
@@ -66,9 +84,10 @@ export class Registry {
   private readonly clock: Clock;
 
   constructor(private readonly opts: RegistryOptions) {
-    this.clock = opts.clock ?? (() => Date.now());
+    const timers = opts.timers ?? systemTimers;
+    this.clock = () => timers.now();
     this.brokers = new BrokerManager({
-      clock: this.clock,
+      timers,
       streamGraceMs: opts.streamGraceMs,
       onExpire: (key, session, reason) => this.remove(key, reason, { session }),
     });
@@ -80,14 +99,17 @@ export class Registry {
   register(req: RegisterBrokerRequest, via: Via): RegisterOutcome {
     const ref = brokerRef(req.cluster, req.brokerName, req.brokerId);
     const dv = req.dataVersion!;
-    const leaseTtlMs = this.grantLease(req.leaseTtlMs);
     const held = this.brokers.get(ref.key);
+    if (held && held.epoch === dv.epoch && dv.counter < held.counter) {
+      return { complete: true, unchanged: false, session: undefined, leaseTtlMs: 0, fresh: false, stale: true };
+    }
+    const leaseTtlMs = this.grantLease(req.leaseTtlMs);
     // The data version is already applied: only the header (addresses, permission...) may need work.
     const alreadyHeld = held !== undefined && held.epoch === dv.epoch && held.counter === dv.counter;
     let report = req;
     if (!alreadyHeld && req.chunkCount > 1) {
       const whole = this.chunks.add(ref.key, req);
-      if (!whole) return { complete: false, unchanged: false, session: undefined, leaseTtlMs, fresh: false };
+      if (!whole) return { complete: false, unchanged: false, session: undefined, leaseTtlMs, fresh: false, stale: false };
       report = whole;
     }
     const adm = this.brokers.admit(
@@ -114,25 +136,33 @@ export class Registry {
     }
     if (adm.headerChanged) this.addReplicaSetTopics(ref, changed);
     this.routes.recompute(changed);
-    return { complete: true, unchanged: alreadyHeld, session: adm.session, leaseTtlMs, fresh: adm.created || adm.tookOver };
-  }
-
-  /** A keep-alive. Returns why a full re-register is needed, or undefined when renewed. */
-  heartbeat(ref: BrokerRef, epoch: string, counter: number): string | undefined {
-    return this.brokers.heartbeat(ref.key, epoch, counter);
+    // A broker held by its open Connect session keeps no lease: its liveness follows the stream.
+    const granted = this.brokers.get(ref.key)?.sessionKind === 'lease' ? leaseTtlMs : 0;
+    return { complete: true, unchanged: alreadyHeld, session: adm.session, leaseTtlMs: granted, fresh: adm.created || adm.tookOver, stale: false };
   }
 
   /**
-   * Apply a topic/group delta on top of the version held. O(size of the delta). Returns why a full
-   * re-register is needed (the NameServer does not hold base_counter of this epoch), or undefined.
+   * A keep-alive; `session` for a Connect stream's own heartbeat. Returns why a full re-register is
+   * needed, or undefined when the broker is held (see BrokerManager.heartbeat: a lease is renewed, an
+   * ended stream session is never revived).
    */
-  delta(ref: BrokerRef, req: ReportDeltaRequest, session?: number): string | undefined {
+  heartbeat(ref: BrokerRef, epoch: string, counter: number, session?: number): string | undefined {
+    return this.brokers.heartbeat(ref.key, epoch, counter, session);
+  }
+
+  /**
+   * Apply a topic/group delta on top of the version held. O(size of the delta). Asks for a full
+   * re-register when the NameServer does not hold base_counter of this epoch; ignores (stale) a delta
+   * not newer than the version held.
+   */
+  delta(ref: BrokerRef, req: ReportDeltaRequest, session?: number): DeltaOutcome {
     const held = this.current(ref, session, false);
-    if (!held) return 'broker is not registered on this NameServer';
+    if (!held) return { reregister: 'broker is not registered on this NameServer', stale: false };
     const dv = req.dataVersion!;
-    if (held.epoch !== dv.epoch) return 'the delta is of another epoch than the registration held';
+    if (held.epoch !== dv.epoch) return { reregister: 'the delta is of another epoch than the registration held', stale: false };
+    if (dv.counter <= held.counter) return { reregister: undefined, stale: true };
     if (held.counter !== req.baseCounter) {
-      return `base_counter ${req.baseCounter} is not the data version held (${held.counter}): a delta was lost`;
+      return { reregister: `base_counter ${req.baseCounter} is not the data version held (${held.counter}): a delta was lost`, stale: false };
     }
     this.opts.onReport?.('delta', req.upsertTopics.length + req.deleteTopics.length);
     const changed = new Set<string>();
@@ -144,7 +174,7 @@ export class Registry {
     this.brokers.setCounter(ref.key, dv.counter);
     this.brokers.seen(ref.key);
     this.routes.recompute(changed);
-    return undefined;
+    return { reregister: undefined, stale: false };
   }
 
   /** Store a positions report of a registered broker. */
@@ -232,6 +262,37 @@ export class Registry {
     return problems;
   }
 
+  /**
+   * The size of every table the registry keeps (brokers, replica sets, liveness timers, topic and group
+   * indexes, positions, instances, routes, pending chunked reports): all zero once every broker is gone.
+   * For leak checks in tests and soaks; O(brokers).
+   */
+  footprint(): Record<string, number> {
+    const positions = this.positions.stats();
+    const instances = { ...this.instances.stats(), ...this.instances.indexSizes() };
+    return {
+      brokers: this.brokers.size,
+      replicaSets: this.brokers.replicaSetCount,
+      livenessTimers: this.brokers.armedTimers,
+      topics: this.topics.size,
+      topicEntries: this.topics.entryCount(),
+      topicBrokers: this.topics.brokerCount,
+      topicConfigs: this.topics.distinctConfigs,
+      groups: this.groups.size,
+      groupEntries: this.groups.entryCount(),
+      groupBrokers: this.groups.brokerCount,
+      positionBrokers: positions.brokers,
+      queuePositions: positions.queuePositions,
+      consumerPositions: positions.consumerPositions,
+      positionGroups: this.positions.groupsWithPositions().length,
+      instances: instances.instances,
+      instanceBrokers: instances.brokers,
+      instanceGroups: instances.groups,
+      routes: this.routes.size,
+      pendingChunkedReports: this.chunks.size,
+    };
+  }
+
   /** Chunked reports being assembled. */
   get pendingChunkedReports(): number {
     return this.chunks.size;
@@ -251,9 +312,7 @@ export class Registry {
       if (required) throw new BrokerNotFound(`${ref.key} (register first)`);
       return undefined;
     }
-    if (session !== undefined && held.session !== session) {
-      throw new Superseded(ref.key);
-    }
+    if (session !== undefined) this.brokers.checkSession(ref.key, session);
     return held;
   }
 

@@ -27,13 +27,15 @@ export function brokerRegistryService(deps: ServiceDeps): BrokerRegistryServer {
         leaseTtlMs: out.leaseTtlMs,
         heartbeatIntervalMs: Math.min(config.heartbeatIntervalMs, Math.floor(out.leaseTtlMs / 3)),
         serverId,
+        stale: out.stale,
       };
     }),
     heartbeat: unary('Heartbeat', (req) => {
       checkHeartbeatRequest(req);
       const ref = brokerRef(req.cluster, req.brokerName, req.brokerId);
       const reason = registry.heartbeat(ref, req.dataVersion!.epoch, req.dataVersion!.counter);
-      const lease = registry.brokers.liveness(ref.key);
+      // Renewed just now, so the lease left is the whole TTL; 0 when nothing was renewed (stream session).
+      const lease = reason === undefined ? registry.brokers.liveness(ref.key) : undefined;
       const leaseTtlMs = lease && lease.leaseExpiresAtMs ? lease.leaseExpiresAtMs - lease.lastSeenAtMs : 0;
       return { reregisterRequired: reason !== undefined, reason: reason ?? '', leaseTtlMs, serverId };
     }),
@@ -44,8 +46,8 @@ export function brokerRegistryService(deps: ServiceDeps): BrokerRegistryServer {
     }),
     reportDelta: unary('ReportDelta', (req) => {
       checkReportDeltaRequest(req, { limits });
-      const reason = registry.delta(brokerRef(req.cluster, req.brokerName, req.brokerId), req);
-      return { reregisterRequired: reason !== undefined, reason: reason ?? '' };
+      const out = registry.delta(brokerRef(req.cluster, req.brokerName, req.brokerId), req);
+      return { reregisterRequired: out.reregister !== undefined, reason: out.reregister ?? '', stale: out.stale };
     }),
     reportPositions: unary('ReportPositions', (req) => {
       checkReportPositionsRequest(req);

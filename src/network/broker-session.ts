@@ -122,6 +122,11 @@ export class BrokerSession {
         throw new FailedPrecondition(`this Connect session serves broker ${this.ref.key}; open another stream for ${ref.key}`);
       }
       const out = registry.register(req, { kind: 'stream', session: this.session });
+      if (out.stale) {
+        // Older than what this replica holds (a late retry racing this stream): ignored, and said so.
+        this.ack(m.seq, '', true, true, false, true);
+        return;
+      }
       if (out.complete && out.session !== this.session) {
         const first = this.session === undefined;
         this.session = out.session;
@@ -141,14 +146,14 @@ export class BrokerSession {
       case 'delta': {
         const req = this.inherit(body.delta);
         checkReportDeltaRequest(req, { limits: { maxQueueNums: config.maxQueueNums } });
-        const reason = registry.delta(this.ref, req, this.session);
-        this.ack(m.seq, reason ?? '', reason === undefined, false, reason !== undefined);
+        const out = registry.delta(this.ref, req, this.session);
+        this.ack(m.seq, out.reregister ?? '', out.reregister === undefined, out.stale, out.reregister !== undefined, out.stale);
         return;
       }
       case 'heartbeat': {
         const req = this.inherit(body.heartbeat);
         checkHeartbeatRequest(req);
-        const reason = registry.heartbeat(this.ref, req.dataVersion!.epoch, req.dataVersion!.counter);
+        const reason = registry.heartbeat(this.ref, req.dataVersion!.epoch, req.dataVersion!.counter, this.session);
         this.ack(m.seq, reason ?? '', reason === undefined, false, reason !== undefined);
         return;
       }
@@ -184,10 +189,10 @@ export class BrokerSession {
     return req;
   }
 
-  /** Acknowledge a message: always when it failed, otherwise when the broker asked (seq != 0). */
-  private ack(seq: number, error: string, ok: boolean, force: boolean, reregister = false): void {
+  /** Acknowledge a message: always when it failed (or `force`), otherwise when the broker asked (seq != 0). */
+  private ack(seq: number, error: string, ok: boolean, force: boolean, reregister = false, stale = false): void {
     if (seq === 0 && ok && !force) return;
-    this.send({ body: { $case: 'ack', ack: { seq, ok, error, reregisterRequired: reregister } } });
+    this.send({ body: { $case: 'ack', ack: { seq, ok, error, reregisterRequired: reregister, stale } } });
   }
 
   private close(): void {

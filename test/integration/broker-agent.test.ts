@@ -403,7 +403,7 @@ class FakeNameServer extends EventEmitter {
         let accepted = false;
         call.on('data', (m: ConnectRequest) => {
           this.received.push(m);
-          if (m.seq) call.write({ body: { $case: 'ack', ack: { seq: m.seq, ok: true, error: '', reregisterRequired: false } } });
+          if (m.seq) call.write({ body: { $case: 'ack', ack: { seq: m.seq, ok: true, error: '', reregisterRequired: false, stale: false } } });
           const r = m.body?.$case === 'register' ? m.body.register : undefined;
           if (!accepted && r && r.chunkIndex + 1 >= r.chunkCount) {
             accepted = true;

@@ -49,7 +49,7 @@ describe('registry over gRPC', () => {
     const accepted = await next(stream);
     assert.equal(accepted.body?.$case, 'accepted');
     const ack = await next(stream);
-    assert.deepEqual(ack.body, { $case: 'ack', ack: { seq: 7, ok: true, error: '', reregisterRequired: false } });
+    assert.deepEqual(ack.body, { $case: 'ack', ack: { seq: 7, ok: true, error: '', reregisterRequired: false, stale: false } });
 
     const { route } = await call(s.routes, 'getRoute', { topic: 'orders' });
     assert.equal(route!.topic, 'orders');
@@ -214,7 +214,7 @@ describe('registry over gRPC', () => {
     const appeared = new Promise<void>((resolve) => s.server.registry.routes.once('changed', (t) => t === 's2' && resolve()));
     stream.write({ seq: 3, body: { $case: 'delta', delta: { cluster: '', brokerName: '', brokerId: 0, baseCounter: 1, dataVersion: { epoch: r.dataVersion!.epoch, counter: 2 }, upsertTopics: [topic('s2')], deleteTopics: ['s1'], upsertGroups: [], deleteGroups: [] } } });
     const ok = await next(stream);
-    assert.deepEqual(ok.body, { $case: 'ack', ack: { seq: 3, ok: true, error: '', reregisterRequired: false } });
+    assert.deepEqual(ok.body, { $case: 'ack', ack: { seq: 3, ok: true, error: '', reregisterRequired: false, stale: false } });
     await appeared;
     await rejectsWith(call(s.routes, 'getRoute', { topic: 's1' }), status.NOT_FOUND);
     stream.write({ seq: 4, body: { $case: 'heartbeat', heartbeat: { cluster: '', brokerName: '', brokerId: 0, dataVersion: { epoch: r.dataVersion!.epoch, counter: 9 } } } });

@@ -133,7 +133,7 @@ describe('deltas', () => {
       dataVersion: { epoch: 'boot-b1-0', counter: 2 },
       upsertTopics: [topic('c')], deleteTopics: ['a'], upsertGroups: [], deleteGroups: [],
     });
-    assert.equal(reason, undefined);
+    assert.deepEqual(reason, { reregister: undefined, stale: false });
     assert.deepEqual(ev, { changed: ['c'], removed: ['a'] });
     assert.equal(r.brokers.get('c1/b1/0')!.counter, 2);
   });
@@ -147,7 +147,7 @@ describe('deltas', () => {
       dataVersion: { epoch: 'boot-b1-0', counter: 6 },
       upsertTopics: [topic('c')], deleteTopics: [], upsertGroups: [], deleteGroups: [],
     });
-    assert.match(reason!, /base_counter 5/);
+    assert.match(reason.reregister!, /base_counter 5/);
     assert.deepEqual(ev, { changed: [], removed: [] });
   });
 
@@ -157,7 +157,7 @@ describe('deltas', () => {
       cluster: 'c1', brokerName: 'b9', brokerId: 0, baseCounter: 0,
       dataVersion: { epoch: 'e', counter: 1 }, upsertTopics: [], deleteTopics: [], upsertGroups: [], deleteGroups: [],
     });
-    assert.match(reason!, /not registered/);
+    assert.match(reason.reregister!, /not registered/);
   });
 });
 

@@ -80,12 +80,21 @@ export interface RegisterBrokerResponse {
   complete: boolean;
   /** True when the report's data_version was already held and nothing needed re-processing. */
   unchanged: boolean;
-  /** Lease granted, in milliseconds (unary brokers). */
+  /**
+   * Lease granted, in milliseconds (unary brokers). 0 when nothing was granted: the report was stale, or
+   * the broker is held by an open Connect session of the same epoch (its liveness follows the stream).
+   */
   leaseTtlMs: number;
   /** How often the broker should send Heartbeat, in milliseconds. */
   heartbeatIntervalMs: number;
   /** Identifier of the NameServer replica that answered (random per process start). */
   serverId: string;
+  /**
+   * True when the report was ignored because this replica holds a newer data_version of the same epoch
+   * (counter greater than the report's): a late retry or a report overtaken by a newer one. Nothing
+   * changed, not even the lease; the broker needs to do nothing (its newer report is what is held).
+   */
+  stale: boolean;
 }
 
 /** A lite keep-alive. */
@@ -104,12 +113,16 @@ export interface HeartbeatRequest {
 export interface HeartbeatResponse {
   /**
    * True when the NameServer does not hold this broker at this data_version (it restarted, the lease
-   * expired, or the version is unknown): the broker must send a full RegisterBroker.
+   * expired, the version is unknown, or the broker's Connect stream to this replica has ended): the
+   * broker must send a full RegisterBroker (or reconnect its Connect session).
    */
   reregisterRequired: boolean;
   /** Why a re-register is required (empty otherwise). */
   reason: string;
-  /** Lease granted, in milliseconds. */
+  /**
+   * Lease granted, in milliseconds; 0 when nothing was renewed (reregister_required, or the broker is
+   * held by its open Connect session, whose stream keeps it alive).
+   */
   leaseTtlMs: number;
   /** Identifier of the NameServer replica that answered. */
   serverId: string;
@@ -174,6 +187,12 @@ export interface ReportDeltaResponse {
   reregisterRequired: boolean;
   /** Why a re-register is required (empty otherwise). */
   reason: string;
+  /**
+   * True when the delta was ignored because its data_version.counter is not greater than the counter
+   * held in the same epoch (a retry of a delta already applied, or one overtaken by a newer report).
+   * Nothing changed; the broker needs to do nothing.
+   */
+  stale: boolean;
 }
 
 /** Offsets of a broker. */
@@ -264,12 +283,18 @@ export interface ConnectRequest {
 export interface Ack {
   /** The seq of the request acknowledged. */
   seq: number;
-  /** True when the request was applied. */
+  /** True when the request was applied, or ignored as stale (see `stale`): nothing for the broker to do. */
   ok: boolean;
   /** Why it was not applied (for example "INVALID_ARGUMENT: topics[3].name: ..."); empty when ok. */
   error: string;
   /** True when the NameServer needs a full re-register on this stream. */
   reregisterRequired: boolean;
+  /**
+   * True when a register or delta was ignored because this replica holds a newer data_version of the
+   * same epoch (a late retry, or a report overtaken by a newer one, e.g. a unary retry racing the
+   * stream). Always acknowledged, even with seq 0.
+   */
+  stale: boolean;
 }
 
 /** Sent once the first complete registration of a Connect session is applied. */
@@ -368,7 +393,10 @@ export interface ConnectResponse {
   /** The message itself. */
   body:
     | //
-    /** Acknowledgement of one ConnectRequest (sent when its seq is non-zero, or when it failed). */
+    /**
+     * Acknowledgement of one ConnectRequest (sent when its seq is non-zero, or when it failed or was
+     * ignored as stale).
+     */
     { $case: "ack"; ack: Ack }
     | //
     /** The session is registered (sent once, after the first complete registration). */
@@ -691,7 +719,7 @@ export const RegisterBrokerRequest: MessageFns<RegisterBrokerRequest> = {
 };
 
 function createBaseRegisterBrokerResponse(): RegisterBrokerResponse {
-  return { complete: false, unchanged: false, leaseTtlMs: 0, heartbeatIntervalMs: 0, serverId: "" };
+  return { complete: false, unchanged: false, leaseTtlMs: 0, heartbeatIntervalMs: 0, serverId: "", stale: false };
 }
 
 export const RegisterBrokerResponse: MessageFns<RegisterBrokerResponse> = {
@@ -710,6 +738,9 @@ export const RegisterBrokerResponse: MessageFns<RegisterBrokerResponse> = {
     }
     if (message.serverId !== "") {
       writer.uint32(42).string(message.serverId);
+    }
+    if (message.stale !== false) {
+      writer.uint32(48).bool(message.stale);
     }
     return writer;
   },
@@ -767,6 +798,14 @@ export const RegisterBrokerResponse: MessageFns<RegisterBrokerResponse> = {
             message.serverId = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.stale = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -798,6 +837,7 @@ export const RegisterBrokerResponse: MessageFns<RegisterBrokerResponse> = {
         : isSet(object.server_id)
         ? globalThis.String(object.server_id)
         : "",
+      stale: isSet(object.stale) ? globalThis.Boolean(object.stale) : false,
     };
   },
 
@@ -818,6 +858,9 @@ export const RegisterBrokerResponse: MessageFns<RegisterBrokerResponse> = {
     if (message.serverId !== "") {
       obj.serverId = message.serverId;
     }
+    if (message.stale !== false) {
+      obj.stale = message.stale;
+    }
     return obj;
   },
 
@@ -831,6 +874,7 @@ export const RegisterBrokerResponse: MessageFns<RegisterBrokerResponse> = {
     message.leaseTtlMs = object.leaseTtlMs ?? 0;
     message.heartbeatIntervalMs = object.heartbeatIntervalMs ?? 0;
     message.serverId = object.serverId ?? "";
+    message.stale = object.stale ?? false;
     return message;
   },
 };
@@ -1547,7 +1591,7 @@ export const ReportDeltaRequest: MessageFns<ReportDeltaRequest> = {
 };
 
 function createBaseReportDeltaResponse(): ReportDeltaResponse {
-  return { reregisterRequired: false, reason: "" };
+  return { reregisterRequired: false, reason: "", stale: false };
 }
 
 export const ReportDeltaResponse: MessageFns<ReportDeltaResponse> = {
@@ -1557,6 +1601,9 @@ export const ReportDeltaResponse: MessageFns<ReportDeltaResponse> = {
     }
     if (message.reason !== "") {
       writer.uint32(18).string(message.reason);
+    }
+    if (message.stale !== false) {
+      writer.uint32(24).bool(message.stale);
     }
     return writer;
   },
@@ -1590,6 +1637,14 @@ export const ReportDeltaResponse: MessageFns<ReportDeltaResponse> = {
             message.reason = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.stale = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1610,6 +1665,7 @@ export const ReportDeltaResponse: MessageFns<ReportDeltaResponse> = {
         ? globalThis.Boolean(object.reregister_required)
         : false,
       reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      stale: isSet(object.stale) ? globalThis.Boolean(object.stale) : false,
     };
   },
 
@@ -1621,6 +1677,9 @@ export const ReportDeltaResponse: MessageFns<ReportDeltaResponse> = {
     if (message.reason !== "") {
       obj.reason = message.reason;
     }
+    if (message.stale !== false) {
+      obj.stale = message.stale;
+    }
     return obj;
   },
 
@@ -1631,6 +1690,7 @@ export const ReportDeltaResponse: MessageFns<ReportDeltaResponse> = {
     const message = createBaseReportDeltaResponse();
     message.reregisterRequired = object.reregisterRequired ?? false;
     message.reason = object.reason ?? "";
+    message.stale = object.stale ?? false;
     return message;
   },
 };
@@ -2415,7 +2475,7 @@ export const ConnectRequest: MessageFns<ConnectRequest> = {
 };
 
 function createBaseAck(): Ack {
-  return { seq: 0, ok: false, error: "", reregisterRequired: false };
+  return { seq: 0, ok: false, error: "", reregisterRequired: false, stale: false };
 }
 
 export const Ack: MessageFns<Ack> = {
@@ -2431,6 +2491,9 @@ export const Ack: MessageFns<Ack> = {
     }
     if (message.reregisterRequired !== false) {
       writer.uint32(32).bool(message.reregisterRequired);
+    }
+    if (message.stale !== false) {
+      writer.uint32(40).bool(message.stale);
     }
     return writer;
   },
@@ -2480,6 +2543,14 @@ export const Ack: MessageFns<Ack> = {
             message.reregisterRequired = reader.bool();
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.stale = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2502,6 +2573,7 @@ export const Ack: MessageFns<Ack> = {
         : isSet(object.reregister_required)
         ? globalThis.Boolean(object.reregister_required)
         : false,
+      stale: isSet(object.stale) ? globalThis.Boolean(object.stale) : false,
     };
   },
 
@@ -2519,6 +2591,9 @@ export const Ack: MessageFns<Ack> = {
     if (message.reregisterRequired !== false) {
       obj.reregisterRequired = message.reregisterRequired;
     }
+    if (message.stale !== false) {
+      obj.stale = message.stale;
+    }
     return obj;
   },
 
@@ -2531,6 +2606,7 @@ export const Ack: MessageFns<Ack> = {
     message.ok = object.ok ?? false;
     message.error = object.error ?? "";
     message.reregisterRequired = object.reregisterRequired ?? false;
+    message.stale = object.stale ?? false;
     return message;
   },
 };
@@ -3522,7 +3598,10 @@ export const BrokerRegistryService = {
    * Full report of a broker: identity, addresses, topics and groups. A report too large for one
    * message is sent in chunks (same data_version, chunk_index 0..chunk_count-1); it takes effect
    * atomically when the last chunk arrives. Re-sending a report whose data_version the NameServer
-   * already holds costs nothing. Starts (or renews) the broker's lease.
+   * already holds costs nothing. Within one epoch, a report older than the one held (a late retry, or
+   * reports that overtook each other) is ignored and answered `stale`: the same reports give the same
+   * routes whatever their order. Starts (or renews) the broker's lease, unless the broker is held by an
+   * open Connect session of the same epoch (then its liveness follows that stream: lease_ttl_ms 0).
    */
   registerBroker: {
     path: "/nameserver.v1.BrokerRegistry/RegisterBroker" as const,
@@ -3537,7 +3616,11 @@ export const BrokerRegistryService = {
   },
   /**
    * Lite keep-alive: identity and data_version only. Renews the lease; the answer says whether the
-   * NameServer needs a full re-register (it restarted, or does not hold that data_version).
+   * NameServer needs a full re-register (it restarted, does not hold that data_version, or the lease
+   * ran out). For a broker held by a Connect session: while its stream is open the Heartbeat renews
+   * nothing (the stream keeps the broker; lease_ttl_ms 0); once the stream has ended (during its grace)
+   * it answers reregister_required and never revives the ended session, so the broker is removed after
+   * the grace unless it reconnects or registers again (a RegisterBroker then starts a lease).
    */
   heartbeat: {
     path: "/nameserver.v1.BrokerRegistry/Heartbeat" as const,
@@ -3565,7 +3648,9 @@ export const BrokerRegistryService = {
   },
   /**
    * Incremental change of topics or groups on top of a data_version the NameServer holds; costs the
-   * size of the change, not of the broker's whole configuration.
+   * size of the change, not of the broker's whole configuration. A delta whose data_version is not
+   * newer than the one held in its epoch (a retry of an applied delta, or one overtaken by a newer
+   * report) is ignored and answered `stale`.
    */
   reportDelta: {
     path: "/nameserver.v1.BrokerRegistry/ReportDelta" as const,
@@ -3622,12 +3707,19 @@ export interface BrokerRegistryServer extends UntypedServiceImplementation {
    * Full report of a broker: identity, addresses, topics and groups. A report too large for one
    * message is sent in chunks (same data_version, chunk_index 0..chunk_count-1); it takes effect
    * atomically when the last chunk arrives. Re-sending a report whose data_version the NameServer
-   * already holds costs nothing. Starts (or renews) the broker's lease.
+   * already holds costs nothing. Within one epoch, a report older than the one held (a late retry, or
+   * reports that overtook each other) is ignored and answered `stale`: the same reports give the same
+   * routes whatever their order. Starts (or renews) the broker's lease, unless the broker is held by an
+   * open Connect session of the same epoch (then its liveness follows that stream: lease_ttl_ms 0).
    */
   registerBroker: handleUnaryCall<RegisterBrokerRequest, RegisterBrokerResponse>;
   /**
    * Lite keep-alive: identity and data_version only. Renews the lease; the answer says whether the
-   * NameServer needs a full re-register (it restarted, or does not hold that data_version).
+   * NameServer needs a full re-register (it restarted, does not hold that data_version, or the lease
+   * ran out). For a broker held by a Connect session: while its stream is open the Heartbeat renews
+   * nothing (the stream keeps the broker; lease_ttl_ms 0); once the stream has ended (during its grace)
+   * it answers reregister_required and never revives the ended session, so the broker is removed after
+   * the grace unless it reconnects or registers again (a RegisterBroker then starts a lease).
    */
   heartbeat: handleUnaryCall<HeartbeatRequest, HeartbeatResponse>;
   /**
@@ -3637,7 +3729,9 @@ export interface BrokerRegistryServer extends UntypedServiceImplementation {
   unregisterBroker: handleUnaryCall<UnregisterBrokerRequest, UnregisterBrokerResponse>;
   /**
    * Incremental change of topics or groups on top of a data_version the NameServer holds; costs the
-   * size of the change, not of the broker's whole configuration.
+   * size of the change, not of the broker's whole configuration. A delta whose data_version is not
+   * newer than the one held in its epoch (a retry of an applied delta, or one overtaken by a newer
+   * report) is ignored and answered `stale`.
    */
   reportDelta: handleUnaryCall<ReportDeltaRequest, ReportDeltaResponse>;
   /** Queue offsets (min/max per topic queue) and consumer group committed offsets. */
@@ -3658,7 +3752,10 @@ export interface BrokerRegistryClient extends Client {
    * Full report of a broker: identity, addresses, topics and groups. A report too large for one
    * message is sent in chunks (same data_version, chunk_index 0..chunk_count-1); it takes effect
    * atomically when the last chunk arrives. Re-sending a report whose data_version the NameServer
-   * already holds costs nothing. Starts (or renews) the broker's lease.
+   * already holds costs nothing. Within one epoch, a report older than the one held (a late retry, or
+   * reports that overtook each other) is ignored and answered `stale`: the same reports give the same
+   * routes whatever their order. Starts (or renews) the broker's lease, unless the broker is held by an
+   * open Connect session of the same epoch (then its liveness follows that stream: lease_ttl_ms 0).
    */
   registerBroker(
     request: RegisterBrokerRequest,
@@ -3677,7 +3774,11 @@ export interface BrokerRegistryClient extends Client {
   ): ClientUnaryCall;
   /**
    * Lite keep-alive: identity and data_version only. Renews the lease; the answer says whether the
-   * NameServer needs a full re-register (it restarted, or does not hold that data_version).
+   * NameServer needs a full re-register (it restarted, does not hold that data_version, or the lease
+   * ran out). For a broker held by a Connect session: while its stream is open the Heartbeat renews
+   * nothing (the stream keeps the broker; lease_ttl_ms 0); once the stream has ended (during its grace)
+   * it answers reregister_required and never revives the ended session, so the broker is removed after
+   * the grace unless it reconnects or registers again (a RegisterBroker then starts a lease).
    */
   heartbeat(
     request: HeartbeatRequest,
@@ -3715,7 +3816,9 @@ export interface BrokerRegistryClient extends Client {
   ): ClientUnaryCall;
   /**
    * Incremental change of topics or groups on top of a data_version the NameServer holds; costs the
-   * size of the change, not of the broker's whole configuration.
+   * size of the change, not of the broker's whole configuration. A delta whose data_version is not
+   * newer than the one held in its epoch (a retry of an applied delta, or one overtaken by a newer
+   * report) is ignored and answered `stale`.
    */
   reportDelta(
     request: ReportDeltaRequest,
