@@ -183,12 +183,17 @@ type RegisterBrokerResponse struct {
 	Complete bool `protobuf:"varint,1,opt,name=complete,proto3" json:"complete,omitempty"`
 	// True when the report's data_version was already held and nothing needed re-processing.
 	Unchanged bool `protobuf:"varint,2,opt,name=unchanged,proto3" json:"unchanged,omitempty"`
-	// Lease granted, in milliseconds (unary brokers).
+	// Lease granted, in milliseconds (unary brokers). 0 when nothing was granted: the report was stale, or
+	// the broker is held by an open Connect session of the same epoch (its liveness follows the stream).
 	LeaseTtlMs uint64 `protobuf:"varint,3,opt,name=lease_ttl_ms,json=leaseTtlMs,proto3" json:"lease_ttl_ms,omitempty"`
 	// How often the broker should send Heartbeat, in milliseconds.
 	HeartbeatIntervalMs uint64 `protobuf:"varint,4,opt,name=heartbeat_interval_ms,json=heartbeatIntervalMs,proto3" json:"heartbeat_interval_ms,omitempty"`
 	// Identifier of the NameServer replica that answered (random per process start).
-	ServerId      string `protobuf:"bytes,5,opt,name=server_id,json=serverId,proto3" json:"server_id,omitempty"`
+	ServerId string `protobuf:"bytes,5,opt,name=server_id,json=serverId,proto3" json:"server_id,omitempty"`
+	// True when the report was ignored because this replica holds a newer data_version of the same epoch
+	// (counter greater than the report's): a late retry or a report overtaken by a newer one. Nothing
+	// changed, not even the lease; the broker needs to do nothing (its newer report is what is held).
+	Stale         bool `protobuf:"varint,6,opt,name=stale,proto3" json:"stale,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -256,6 +261,13 @@ func (x *RegisterBrokerResponse) GetServerId() string {
 		return x.ServerId
 	}
 	return ""
+}
+
+func (x *RegisterBrokerResponse) GetStale() bool {
+	if x != nil {
+		return x.Stale
+	}
+	return false
 }
 
 // A lite keep-alive.
@@ -335,11 +347,13 @@ func (x *HeartbeatRequest) GetDataVersion() *DataVersion {
 type HeartbeatResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// True when the NameServer does not hold this broker at this data_version (it restarted, the lease
-	// expired, or the version is unknown): the broker must send a full RegisterBroker.
+	// expired, the version is unknown, or the broker's Connect stream to this replica has ended): the
+	// broker must send a full RegisterBroker (or reconnect its Connect session).
 	ReregisterRequired bool `protobuf:"varint,1,opt,name=reregister_required,json=reregisterRequired,proto3" json:"reregister_required,omitempty"`
 	// Why a re-register is required (empty otherwise).
 	Reason string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
-	// Lease granted, in milliseconds.
+	// Lease granted, in milliseconds; 0 when nothing was renewed (reregister_required, or the broker is
+	// held by its open Connect session, whose stream keeps it alive).
 	LeaseTtlMs uint64 `protobuf:"varint,3,opt,name=lease_ttl_ms,json=leaseTtlMs,proto3" json:"lease_ttl_ms,omitempty"`
 	// Identifier of the NameServer replica that answered.
 	ServerId      string `protobuf:"bytes,4,opt,name=server_id,json=serverId,proto3" json:"server_id,omitempty"`
@@ -660,7 +674,11 @@ type ReportDeltaResponse struct {
 	// epoch; the broker must send a full RegisterBroker.
 	ReregisterRequired bool `protobuf:"varint,1,opt,name=reregister_required,json=reregisterRequired,proto3" json:"reregister_required,omitempty"`
 	// Why a re-register is required (empty otherwise).
-	Reason        string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	Reason string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	// True when the delta was ignored because its data_version.counter is not greater than the counter
+	// held in the same epoch (a retry of a delta already applied, or one overtaken by a newer report).
+	// Nothing changed; the broker needs to do nothing.
+	Stale         bool `protobuf:"varint,3,opt,name=stale,proto3" json:"stale,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -707,6 +725,13 @@ func (x *ReportDeltaResponse) GetReason() string {
 		return x.Reason
 	}
 	return ""
+}
+
+func (x *ReportDeltaResponse) GetStale() bool {
+	if x != nil {
+		return x.Stale
+	}
+	return false
 }
 
 // Offsets of a broker.
@@ -1217,14 +1242,18 @@ type Ack struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The seq of the request acknowledged.
 	Seq uint64 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
-	// True when the request was applied.
+	// True when the request was applied, or ignored as stale (see `stale`): nothing for the broker to do.
 	Ok bool `protobuf:"varint,2,opt,name=ok,proto3" json:"ok,omitempty"`
 	// Why it was not applied (for example "INVALID_ARGUMENT: topics[3].name: ..."); empty when ok.
 	Error string `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
 	// True when the NameServer needs a full re-register on this stream.
 	ReregisterRequired bool `protobuf:"varint,4,opt,name=reregister_required,json=reregisterRequired,proto3" json:"reregister_required,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// True when a register or delta was ignored because this replica holds a newer data_version of the
+	// same epoch (a late retry, or a report overtaken by a newer one, e.g. a unary retry racing the
+	// stream). Always acknowledged, even with seq 0.
+	Stale         bool `protobuf:"varint,5,opt,name=stale,proto3" json:"stale,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Ack) Reset() {
@@ -1281,6 +1310,13 @@ func (x *Ack) GetError() string {
 func (x *Ack) GetReregisterRequired() bool {
 	if x != nil {
 		return x.ReregisterRequired
+	}
+	return false
+}
+
+func (x *Ack) GetStale() bool {
+	if x != nil {
+		return x.Stale
 	}
 	return false
 }
@@ -1939,7 +1975,8 @@ type isConnectResponse_Body interface {
 }
 
 type ConnectResponse_Ack struct {
-	// Acknowledgement of one ConnectRequest (sent when its seq is non-zero, or when it failed).
+	// Acknowledgement of one ConnectRequest (sent when its seq is non-zero, or when it failed or was
+	// ignored as stale).
 	Ack *Ack `protobuf:"bytes,1,opt,name=ack,proto3,oneof"`
 }
 
@@ -1984,14 +2021,15 @@ const file_nameserver_v1_broker_registry_proto_rawDesc = "" +
 	"\vchunk_count\x18\f \x01(\rR\n" +
 	"chunkCount\x12 \n" +
 	"\flease_ttl_ms\x18\r \x01(\x04R\n" +
-	"leaseTtlMs\"\xc5\x01\n" +
+	"leaseTtlMs\"\xdb\x01\n" +
 	"\x16RegisterBrokerResponse\x12\x1a\n" +
 	"\bcomplete\x18\x01 \x01(\bR\bcomplete\x12\x1c\n" +
 	"\tunchanged\x18\x02 \x01(\bR\tunchanged\x12 \n" +
 	"\flease_ttl_ms\x18\x03 \x01(\x04R\n" +
 	"leaseTtlMs\x122\n" +
 	"\x15heartbeat_interval_ms\x18\x04 \x01(\x04R\x13heartbeatIntervalMs\x12\x1b\n" +
-	"\tserver_id\x18\x05 \x01(\tR\bserverId\"\xa9\x01\n" +
+	"\tserver_id\x18\x05 \x01(\tR\bserverId\x12\x14\n" +
+	"\x05stale\x18\x06 \x01(\bR\x05stale\"\xa9\x01\n" +
 	"\x10HeartbeatRequest\x12\x18\n" +
 	"\acluster\x18\x01 \x01(\tR\acluster\x12\x1f\n" +
 	"\vbroker_name\x18\x02 \x01(\tR\n" +
@@ -2023,10 +2061,11 @@ const file_nameserver_v1_broker_registry_proto_rawDesc = "" +
 	"\rupsert_topics\x18\x06 \x03(\v2\x1a.nameserver.v1.TopicConfigR\fupsertTopics\x12#\n" +
 	"\rdelete_topics\x18\a \x03(\tR\fdeleteTopics\x12?\n" +
 	"\rupsert_groups\x18\b \x03(\v2\x1a.nameserver.v1.GroupConfigR\fupsertGroups\x12#\n" +
-	"\rdelete_groups\x18\t \x03(\tR\fdeleteGroups\"^\n" +
+	"\rdelete_groups\x18\t \x03(\tR\fdeleteGroups\"t\n" +
 	"\x13ReportDeltaResponse\x12/\n" +
 	"\x13reregister_required\x18\x01 \x01(\bR\x12reregisterRequired\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reason\"\x9b\x02\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x14\n" +
+	"\x05stale\x18\x03 \x01(\bR\x05stale\"\x9b\x02\n" +
 	"\x16ReportPositionsRequest\x12\x18\n" +
 	"\acluster\x18\x01 \x01(\tR\acluster\x12\x1f\n" +
 	"\vbroker_name\x18\x02 \x01(\tR\n" +
@@ -2060,12 +2099,13 @@ const file_nameserver_v1_broker_registry_proto_rawDesc = "" +
 	"\tpositions\x18\x05 \x01(\v2%.nameserver.v1.ReportPositionsRequestH\x00R\tpositions\x12E\n" +
 	"\tinstances\x18\x06 \x01(\v2%.nameserver.v1.ReportInstancesRequestH\x00R\tinstances\x12E\n" +
 	"\x0ecommand_result\x18\a \x01(\v2\x1c.nameserver.v1.CommandResultH\x00R\rcommandResultB\x06\n" +
-	"\x04body\"n\n" +
+	"\x04body\"\x84\x01\n" +
 	"\x03Ack\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x0e\n" +
 	"\x02ok\x18\x02 \x01(\bR\x02ok\x12\x14\n" +
 	"\x05error\x18\x03 \x01(\tR\x05error\x12/\n" +
-	"\x13reregister_required\x18\x04 \x01(\bR\x12reregisterRequired\"h\n" +
+	"\x13reregister_required\x18\x04 \x01(\bR\x12reregisterRequired\x12\x14\n" +
+	"\x05stale\x18\x05 \x01(\bR\x05stale\"h\n" +
 	"\x0fSessionAccepted\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x1b\n" +

@@ -39,16 +39,25 @@ type BrokerRegistryClient interface {
 	// Full report of a broker: identity, addresses, topics and groups. A report too large for one
 	// message is sent in chunks (same data_version, chunk_index 0..chunk_count-1); it takes effect
 	// atomically when the last chunk arrives. Re-sending a report whose data_version the NameServer
-	// already holds costs nothing. Starts (or renews) the broker's lease.
+	// already holds costs nothing. Within one epoch, a report older than the one held (a late retry, or
+	// reports that overtook each other) is ignored and answered `stale`: the same reports give the same
+	// routes whatever their order. Starts (or renews) the broker's lease, unless the broker is held by an
+	// open Connect session of the same epoch (then its liveness follows that stream: lease_ttl_ms 0).
 	RegisterBroker(ctx context.Context, in *RegisterBrokerRequest, opts ...grpc.CallOption) (*RegisterBrokerResponse, error)
 	// Lite keep-alive: identity and data_version only. Renews the lease; the answer says whether the
-	// NameServer needs a full re-register (it restarted, or does not hold that data_version).
+	// NameServer needs a full re-register (it restarted, does not hold that data_version, or the lease
+	// ran out). For a broker held by a Connect session: while its stream is open the Heartbeat renews
+	// nothing (the stream keeps the broker; lease_ttl_ms 0); once the stream has ended (during its grace)
+	// it answers reregister_required and never revives the ended session, so the broker is removed after
+	// the grace unless it reconnects or registers again (a RegisterBroker then starts a lease).
 	Heartbeat(ctx context.Context, in *HeartbeatRequest, opts ...grpc.CallOption) (*HeartbeatResponse, error)
 	// Graceful leave: the broker's routes disappear at once. An unregister carrying an older epoch than
 	// the registration held is ignored (it never removes a fresher registration).
 	UnregisterBroker(ctx context.Context, in *UnregisterBrokerRequest, opts ...grpc.CallOption) (*UnregisterBrokerResponse, error)
 	// Incremental change of topics or groups on top of a data_version the NameServer holds; costs the
-	// size of the change, not of the broker's whole configuration.
+	// size of the change, not of the broker's whole configuration. A delta whose data_version is not
+	// newer than the one held in its epoch (a retry of an applied delta, or one overtaken by a newer
+	// report) is ignored and answered `stale`.
 	ReportDelta(ctx context.Context, in *ReportDeltaRequest, opts ...grpc.CallOption) (*ReportDeltaResponse, error)
 	// Queue offsets (min/max per topic queue) and consumer group committed offsets.
 	ReportPositions(ctx context.Context, in *ReportPositionsRequest, opts ...grpc.CallOption) (*ReportPositionsResponse, error)
@@ -153,16 +162,25 @@ type BrokerRegistryServer interface {
 	// Full report of a broker: identity, addresses, topics and groups. A report too large for one
 	// message is sent in chunks (same data_version, chunk_index 0..chunk_count-1); it takes effect
 	// atomically when the last chunk arrives. Re-sending a report whose data_version the NameServer
-	// already holds costs nothing. Starts (or renews) the broker's lease.
+	// already holds costs nothing. Within one epoch, a report older than the one held (a late retry, or
+	// reports that overtook each other) is ignored and answered `stale`: the same reports give the same
+	// routes whatever their order. Starts (or renews) the broker's lease, unless the broker is held by an
+	// open Connect session of the same epoch (then its liveness follows that stream: lease_ttl_ms 0).
 	RegisterBroker(context.Context, *RegisterBrokerRequest) (*RegisterBrokerResponse, error)
 	// Lite keep-alive: identity and data_version only. Renews the lease; the answer says whether the
-	// NameServer needs a full re-register (it restarted, or does not hold that data_version).
+	// NameServer needs a full re-register (it restarted, does not hold that data_version, or the lease
+	// ran out). For a broker held by a Connect session: while its stream is open the Heartbeat renews
+	// nothing (the stream keeps the broker; lease_ttl_ms 0); once the stream has ended (during its grace)
+	// it answers reregister_required and never revives the ended session, so the broker is removed after
+	// the grace unless it reconnects or registers again (a RegisterBroker then starts a lease).
 	Heartbeat(context.Context, *HeartbeatRequest) (*HeartbeatResponse, error)
 	// Graceful leave: the broker's routes disappear at once. An unregister carrying an older epoch than
 	// the registration held is ignored (it never removes a fresher registration).
 	UnregisterBroker(context.Context, *UnregisterBrokerRequest) (*UnregisterBrokerResponse, error)
 	// Incremental change of topics or groups on top of a data_version the NameServer holds; costs the
-	// size of the change, not of the broker's whole configuration.
+	// size of the change, not of the broker's whole configuration. A delta whose data_version is not
+	// newer than the one held in its epoch (a retry of an applied delta, or one overtaken by a newer
+	// report) is ignored and answered `stale`.
 	ReportDelta(context.Context, *ReportDeltaRequest) (*ReportDeltaResponse, error)
 	// Queue offsets (min/max per topic queue) and consumer group committed offsets.
 	ReportPositions(context.Context, *ReportPositionsRequest) (*ReportPositionsResponse, error)
