@@ -94,10 +94,17 @@ describe('a client that never opens its flow-control window', () => {
       const calls = Array.from({ length: wave === 0 ? 600 : 500 }, () => rawCall(flood, WATCH, [ALL_TOPICS]));
       const heads = await within(Promise.all(calls.map((c) => c.headers)), 60_000, 'response headers of every stream');
       const live: RawStream[] = [];
+      const refused: RawStream[] = [];
       heads.forEach((h, i) => {
         if (h['grpc-status'] === undefined) live.push(calls[i]!);
-        else refusals.push(`${h['grpc-status']} ${decodeURIComponent(String(h['grpc-message']))}`);
+        else {
+          refused.push(calls[i]!);
+          refusals.push(`${h['grpc-status']} ${decodeURIComponent(String(h['grpc-message']))}`);
+        }
       });
+      // A refused stream is not counted, so the server closes it (RST_STREAM NO_ERROR after the status).
+      const refusedEnds = await within(Promise.all(refused.map((c) => c.closed)), 30_000, 'refused streams closed by the server');
+      assert.ok(refusedEnds.every((e) => e.rstCode === http2.constants.NGHTTP2_NO_ERROR));
       admitted += live.length;
       open += live.length;
       maxOpen = Math.max(maxOpen, open);
