@@ -37,10 +37,16 @@ export interface Config {
   watchStallTimeoutMs: number;
   /** Most topics one WatchRoutes stream may follow. */
   maxSubscriptionsPerStream: number;
+  /** Most topics followed over all WatchRoutes streams of one client connection (all-topics counts as one). */
+  maxSubscriptionsPerConnection: number;
+  /** Most topics followed over all WatchRoutes streams of this server. */
+  maxSubscriptions: number;
   /** Most open server streams in total (watches, broker sessions, health watches). */
   maxStreams: number;
   /** Most open server streams on one client connection. */
   maxStreamsPerConnection: number;
+  /** A connection on which this many streams were reset for not reading is closed (GOAWAY). */
+  maxStalledStreamsPerConnection: number;
   /** Requests per second allowed from one client host (0: unlimited). */
   peerRequestsPerSecond: number;
   /** Longest an Admin write waits for brokers' results (less if the caller's deadline is sooner). */
@@ -83,8 +89,11 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   watchProgressIntervalMs: 10_000,
   watchStallTimeoutMs: 30_000,
   maxSubscriptionsPerStream: 100_000,
+  maxSubscriptionsPerConnection: 100_000,
+  maxSubscriptions: 1_000_000,
   maxStreams: 100_000,
   maxStreamsPerConnection: 10_000,
+  maxStalledStreamsPerConnection: 3,
   peerRequestsPerSecond: 0,
   commandTimeoutMs: 10_000,
   brokerToken: '',

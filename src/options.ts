@@ -37,8 +37,11 @@ const SPECS: Spec[] = [
   { key: 'watchProgressIntervalMs', flag: '--watch-progress-interval-ms <ms>', env: 'NAMESERVER_WATCH_PROGRESS_INTERVAL_MS', help: 'keep-alive/progress message interval on watch streams' },
   { key: 'watchStallTimeoutMs', flag: '--watch-stall-timeout-ms <ms>', env: 'NAMESERVER_WATCH_STALL_TIMEOUT_MS', help: 'a watcher that reads nothing for this long is ended (RESOURCE_EXHAUSTED)' },
   { key: 'maxSubscriptionsPerStream', flag: '--max-subscriptions-per-stream <n>', env: 'NAMESERVER_MAX_SUBSCRIPTIONS_PER_STREAM', help: 'most topics one WatchRoutes stream may follow' },
+  { key: 'maxSubscriptionsPerConnection', flag: '--max-subscriptions-per-connection <n>', env: 'NAMESERVER_MAX_SUBSCRIPTIONS_PER_CONNECTION', help: 'most topics followed over all WatchRoutes streams of one client connection (all-topics counts as one)' },
+  { key: 'maxSubscriptions', flag: '--max-subscriptions <n>', env: 'NAMESERVER_MAX_SUBSCRIPTIONS', help: 'most topics followed over all WatchRoutes streams (more: RESOURCE_EXHAUSTED)' },
   { key: 'maxStreams', flag: '--max-streams <n>', env: 'NAMESERVER_MAX_STREAMS', help: 'most open server streams in total (more: RESOURCE_EXHAUSTED)' },
   { key: 'maxStreamsPerConnection', flag: '--max-streams-per-connection <n>', env: 'NAMESERVER_MAX_STREAMS_PER_CONNECTION', help: 'most open server streams on one client connection' },
+  { key: 'maxStalledStreamsPerConnection', flag: '--max-stalled-streams-per-connection <n>', env: 'NAMESERVER_MAX_STALLED_STREAMS_PER_CONNECTION', help: 'a connection on which this many streams were reset for reading nothing is closed (GOAWAY)' },
   { key: 'peerRequestsPerSecond', flag: '--peer-requests-per-second <n>', env: 'NAMESERVER_PEER_REQUESTS_PER_SECOND', help: 'requests per second allowed from one client host, burst twice that (0: unlimited)' },
   { key: 'commandTimeoutMs', flag: '--command-timeout-ms <ms>', env: 'NAMESERVER_COMMAND_TIMEOUT_MS', help: 'longest an Admin write waits for the brokers\' results' },
   { key: 'brokerToken', flag: '--broker-token <token>', env: 'NAMESERVER_BROKER_TOKEN', help: 'bearer token required on BrokerRegistry (empty: none)' },
@@ -122,6 +125,9 @@ function checkConsistency(c: Config): void {
   if (c.maxMessageBytes < 64 * 1024) throw new ConfigError('--max-message-bytes must be at least 65536');
   if (c.watchProgressIntervalMs < 100) throw new ConfigError('--watch-progress-interval-ms must be at least 100');
   if (c.maxSubscriptionsPerStream < 1) throw new ConfigError('--max-subscriptions-per-stream must be at least 1');
+  if (c.maxSubscriptionsPerConnection < 1) throw new ConfigError('--max-subscriptions-per-connection must be at least 1');
+  if (c.maxSubscriptions < 1) throw new ConfigError('--max-subscriptions must be at least 1');
+  if (c.maxStalledStreamsPerConnection < 1) throw new ConfigError('--max-stalled-streams-per-connection must be at least 1');
   if (Boolean(c.tlsCertFile) !== Boolean(c.tlsKeyFile)) throw new ConfigError('TLS needs both --tls-cert and --tls-key');
   if (c.tlsClientCaFile && !c.tlsCertFile) throw new ConfigError('--tls-client-ca needs --tls-cert and --tls-key');
   for (const f of ['tlsCertFile', 'tlsKeyFile', 'tlsClientCaFile'] as const) {

@@ -19,7 +19,7 @@ import { brokerRegistryService } from './network/broker-registry';
 import { SessionDirectory } from './network/broker-session';
 import type { ServiceDeps } from './network/deps';
 import { acceptingEncoded, tolerantDecoding } from './network/encoded';
-import { bidi, endWithStatus, StreamTracker } from './network/handler';
+import { bidi, refuse, StreamTracker } from './network/handler';
 import { DescriptorIndex, REFLECTION_SERVICES, reflectionHandler } from './network/reflection';
 import { routeQueryService } from './network/route-query';
 import { RouteWatchHub } from './network/route-watch';
@@ -72,7 +72,11 @@ export class NameServer {
   private boundPort = 0;
 
   constructor(readonly config: Readonly<Config>) {
-    this.streams = new StreamTracker({ maxStreams: config.maxStreams, maxStreamsPerConnection: config.maxStreamsPerConnection });
+    this.streams = new StreamTracker({
+      maxStreams: config.maxStreams,
+      maxStreamsPerConnection: config.maxStreamsPerConnection,
+      maxStalledStreamsPerConnection: config.maxStalledStreamsPerConnection,
+    });
     // Closures read fields assigned below; they only run once the server is serving.
     this.registry = new Registry({ ...config, onReport: (kind, n) => this.metrics.reportTopics.observe({ kind }, n) });
     this.warmup = new WarmUp(config.warmupMs);
@@ -99,11 +103,17 @@ export class NameServer {
       progressIntervalMs: config.watchProgressIntervalMs,
       stallTimeoutMs: config.watchStallTimeoutMs,
       maxSubscriptionsPerStream: config.maxSubscriptionsPerStream,
-      maxBatchBytes: 256 * 1024,
+      maxSubscriptionsPerConnection: config.maxSubscriptionsPerConnection,
+      maxSubscriptions: config.maxSubscriptions,
+      // One default HTTP/2 stream window (64 KiB): a batch is what a client can take at once, and a
+      // client that takes nothing holds at most one batch until it is reset for stalling.
+      maxBatchBytes: 64 * 1024,
+      maxMessageBytes: config.maxMessageBytes,
+      streams: this.streams,
       serverId: this.serverId,
       metrics: this.metrics,
     });
-    this.clusterWatch = new ClusterWatchHub(this.registry, config.watchStallTimeoutMs);
+    this.clusterWatch = new ClusterWatchHub(this.registry, config.watchStallTimeoutMs, this.streams);
     const guard = (this.guard = new Guard({ broker: config.brokerToken, admin: config.adminToken, client: config.clientToken }));
     this.commands = new CommandDispatcher(this.sessions);
     const deps: ServiceDeps = {
@@ -139,7 +149,7 @@ export class NameServer {
             try {
               this.streams.add(call);
             } catch (err) {
-              endWithStatus(call, toStatus(err, 'Health/Watch'));
+              refuse(call, toStatus(err, 'Health/Watch'));
               return;
             }
             (impl.watch as grpc.handleServerStreamingCall<unknown, unknown>)(call);

@@ -6,6 +6,7 @@
   {"event": "get_route", "topic": "nope", "code": "NOT_FOUND", "details": "..."}
   {"event": "route", "topic": "orders", "type": "ROUTE_EVENT_TYPE_UPDATED", "version": "...", "brokers": [...], "route": {...}}
   {"event": "route", "topic": "orders", "type": "ROUTE_EVENT_TYPE_REMOVED", "version": ""}
+  {"event": "route_error", "topic": "huge", "type": 3, "error": "the route of topic \"huge\" is ... bytes ..."}
   {"event": "progress", "subscribed_topics": 2, "warming_up": false, "server_id": "..."}
 
 The subscription carries the version GetRoute returned, so the server sends a topic's route only when
@@ -111,9 +112,12 @@ def main(argv):
                         held[ev.topic] = ev.route.version
                         emit("route", nameserver=target, topic=ev.topic, type=rq.RouteEventType.Name(ev.type),
                              version=ev.route.version, brokers=[b.broker_name for b in ev.route.brokers], route=as_dict(ev.route))
-                    else:
+                    elif ev.type == rq.ROUTE_EVENT_TYPE_REMOVED:
                         held[ev.topic] = ""
                         emit("route", nameserver=target, topic=ev.topic, type=rq.RouteEventType.Name(ev.type), version="", brokers=[])
+                    else:
+                        # TOO_LARGE (the route does not fit one message) or a type added later: keep what is held.
+                        emit("route_error", nameserver=target, topic=ev.topic, type=ev.type, error=ev.error)
                 if res.HasField("progress"):
                     p = res.progress
                     emit("progress", nameserver=target, subscribed_topics=p.subscribed_topics, all_topics=p.all_topics,

@@ -69,9 +69,14 @@ export interface ClientStats {
   routeEventBytes: number;
 }
 
-/** Events: `route` for every change of a watched topic; `connected`/`disconnected` per replica. */
+/**
+ * Events: `route` for every change of a watched topic; `connected`/`disconnected` per replica;
+ * `routeTooLarge` when a watched topic's route is larger than the replica sends in one message (the
+ * cached route, if any, is kept).
+ */
 export interface NameServerClientEvents {
   route: [RouteChange];
+  routeTooLarge: [topic: string, error: string];
   connected: [address: string, serverId: string];
   disconnected: [address: string, error: Error];
 }
@@ -275,6 +280,10 @@ export class NameServerClient extends EventEmitter<NameServerClientEvents> {
     this.stats.routeEventBytes += RouteEvent.encode(ev).finish().length;
     const listeners = this.watchers.get(ev.topic);
     if (!listeners) return; // unsubscribed meanwhile
+    if (ev.type === RouteEventType.ROUTE_EVENT_TYPE_TOO_LARGE) {
+      this.emit('routeTooLarge', ev.topic, ev.error);
+      return;
+    }
     const route = ev.type === RouteEventType.ROUTE_EVENT_TYPE_UPDATED ? ev.route : undefined;
     if (route) this.cache.set(ev.topic, route);
     else this.cache.delete(ev.topic);

@@ -70,7 +70,7 @@ export function effectivePermission(topic: Permission, broker: Permission): Perm
 /** Encoded WatchRoutesResponse{events:[REMOVED topic]}. */
 export function removedEventBytes(topic: TopicName): Buffer {
   return Buffer.from(
-    WatchRoutesResponse.encode({ events: [{ topic, type: RouteEventType.ROUTE_EVENT_TYPE_REMOVED, route: undefined }], progress: undefined }).finish(),
+    WatchRoutesResponse.encode({ events: [{ topic, type: RouteEventType.ROUTE_EVENT_TYPE_REMOVED, route: undefined, error: '' }], progress: undefined }).finish(),
   );
 }
 

@@ -17,7 +17,7 @@ import type { Registry } from '../metadata/registry';
 import type { BrokerKey } from '../metadata/types';
 import { checkWatchClusterRequest } from '../metadata/validate';
 import { CoalescingWriter, type Sink } from './coalescing-writer';
-import { abortStalledStream, checkDecoded } from './handler';
+import { checkDecoded, type StreamTracker } from './handler';
 import { toStatus } from './status';
 
 type Call = ServerWritableStream<WatchClusterRequest, WatchClusterResponse>;
@@ -35,6 +35,7 @@ export class ClusterWatchHub {
   constructor(
     readonly registry: Registry,
     readonly stallTimeoutMs: number,
+    readonly streams: StreamTracker,
   ) {
     const b = registry.brokers;
     b.on('joined', (s) => this.publish(ClusterEventType.CLUSTER_EVENT_TYPE_JOINED, s, ''));
@@ -86,7 +87,7 @@ class ClusterWatcher {
         stallTimeoutMs: hub.stallTimeoutMs,
         onStall: () => {
           this.close();
-          abortStalledStream(call, toStatus(new LimitExceeded(`console read nothing for ${hub.stallTimeoutMs} ms`), 'WatchCluster'));
+          hub.streams.abortStalled(call, toStatus(new LimitExceeded(`console read nothing for ${hub.stallTimeoutMs} ms`), 'WatchCluster'));
         },
       },
     );

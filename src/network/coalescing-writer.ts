@@ -7,11 +7,18 @@
  * Backpressure: at most `maxInFlight` messages are handed to grpc-js before their write callback
  * fires (grpc-js calls it once HTTP/2 flow control let the message out), and when `write()` returns
  * false nothing more is written until 'drain' (nice-grpc's rule). Keys marked meanwhile stay dirty and
- * coalesce, so a stalled subscriber holds at most one flow-control window of messages plus one
- * latest state per key. A sink that stays blocked for `stallTimeoutMs` is reported through `onStall`
+ * coalesce, so a stalled subscriber holds at most `maxInFlight` messages plus one latest state per
+ * key. A sink that stays blocked for `stallTimeoutMs` is reported through `onStall`
  * (the owner ends the stream with RESOURCE_EXHAUSTED): a slow subscriber never delays the
  * registration path or another subscriber, and is never dropped silently.
+ *
+ * Every message fits `maxMessageBytes` (grpc-js ends a stream that sends a larger one): a batch is
+ * written before a part would push it past the limit, and a part larger than the limit on its own is
+ * never written (the owner's `render` turns such state into something that fits; `onOversized` is the
+ * safety net). Progress messages requested with `progress(true)` are one message each, so every
+ * request a client sends is answered by a progress message of its own.
  */
+import { sendMessageOf } from './grpc-internals';
 
 /** The part of a grpc-js server stream the writer uses. */
 export interface Sink {
@@ -20,11 +27,11 @@ export interface Sink {
 }
 
 /**
- * A Sink that hands messages straight to the grpc-js call's `sendMessage`, skipping the Duplex
- * stream layer in between (its `_write` does nothing else). On a fan-out to 10,000 streams that layer
- * is a large share of the CPU. Backpressure is unchanged: the callback still fires only when HTTP/2
- * flow control let the message out, and the writer waits for it. Falls back to `write()` if a grpc-js
- * version lacks the internal call.
+ * A Sink that hands messages straight to the grpc-js call's `sendMessage` (see grpc-internals.ts),
+ * skipping the Duplex stream layer in between (its `_write` does nothing else). On a fan-out to 10,000
+ * streams that layer is a large share of the CPU. Backpressure is unchanged: the callback still fires
+ * only when HTTP/2 flow control let the message out, and the writer waits for it. Falls back to
+ * `write()` if a grpc-js version lacks the internal call.
  */
 export function directSink(stream: {
   write(chunk: Buffer, cb: () => void): boolean;
@@ -32,9 +39,8 @@ export function directSink(stream: {
   writableEnded: boolean;
   cancelled: boolean;
 }): Sink {
-  const inner = (stream as unknown as { call?: { sendMessage?: (m: Buffer, cb: () => void) => void } }).call;
-  if (typeof inner?.sendMessage !== 'function') return stream;
-  const send = inner.sendMessage.bind(inner);
+  const send = sendMessageOf(stream);
+  if (!send) return stream;
   return {
     write(chunk, cb) {
       if (!stream.writableEnded && !stream.cancelled) send(chunk, cb);
@@ -48,6 +54,10 @@ export function directSink(stream: {
 export interface CoalescingWriterOptions {
   /** A batch is written once it reaches this size. */
   maxBatchBytes: number;
+  /** No message is larger than this (default: unlimited). */
+  maxMessageBytes?: number;
+  /** A rendered part larger than `maxMessageBytes` was dropped (a bug in `render`; the stream lives on). */
+  onOversized?: (key: unknown, bytes: number) => void;
   /** Messages written but not yet let out by flow control before the writer waits (default 1). */
   maxInFlight?: number;
   /** Observers of written messages and coalesced marks (metrics). */
@@ -61,7 +71,10 @@ export interface CoalescingWriterOptions {
 /** See the module comment. */
 export class CoalescingWriter<K> {
   private readonly dirty = new Set<K>();
-  private progressDue = false;
+  /** Progress messages owed (see `progress`). */
+  private progressDue = 0;
+  /** A rendered part that did not fit the batch just written, while the sink blocked: written first. */
+  private carry: Buffer | undefined;
   private scheduled = false;
   private inFlight = 0;
   private needDrain = false;
@@ -106,10 +119,13 @@ export class CoalescingWriter<K> {
     this.dirty.delete(key);
   }
 
-  /** Send a progress message after the pending keys. */
-  progress(): void {
+  /**
+   * Send a progress message after the pending keys. `each`: one more progress message of its own (a
+   * request was processed); otherwise one is enough, however often it is asked for (a timer).
+   */
+  progress(each = false): void {
     if (this.closed) return;
-    this.progressDue = true;
+    this.progressDue = each ? this.progressDue + 1 : Math.max(this.progressDue, 1);
     this.schedule();
   }
 
@@ -117,6 +133,7 @@ export class CoalescingWriter<K> {
   close(): void {
     this.closed = true;
     this.dirty.clear();
+    this.carry = undefined;
     if (this.stallTimer) clearTimeout(this.stallTimer);
     this.stallTimer = undefined;
   }
@@ -131,26 +148,48 @@ export class CoalescingWriter<K> {
   flush(): void {
     this.scheduled = false;
     if (this.closed || this.isBlocked) return;
+    const max = this.opts.maxMessageBytes ?? Infinity;
     let parts: Buffer[] = [];
     let size = 0;
+    /** Write the batch; false when the writer must now wait for the sink. */
+    const emit = (): boolean => {
+      if (parts.length > 0) this.write(parts, size);
+      [parts, size] = [[], 0];
+      return !this.isBlocked;
+    };
+    /** Add a part (writing the batch first if the part would not fit); false when the writer must wait. */
+    const add = (bytes: Buffer): boolean => {
+      if (size > 0 && size + bytes.length > max && !emit()) {
+        this.carry = bytes;
+        return false;
+      }
+      parts.push(bytes);
+      size += bytes.length;
+      return size >= this.opts.maxBatchBytes ? emit() : true;
+    };
+    if (this.carry) {
+      const c = this.carry;
+      this.carry = undefined;
+      if (!add(c)) return this.waitForSink();
+    }
     for (const key of this.dirty) {
       this.dirty.delete(key);
       const bytes = this.render(key);
       if (!bytes) continue;
-      parts.push(bytes);
-      size += bytes.length;
-      if (size >= this.opts.maxBatchBytes) {
-        this.write(parts, size);
-        [parts, size] = [[], 0];
-        if (this.isBlocked) return this.waitForSink();
+      if (bytes.length > max) {
+        this.opts.onOversized?.(key, bytes.length);
+        continue;
       }
+      if (!add(bytes)) return this.waitForSink();
     }
-    if (this.progressDue) {
-      this.progressDue = false;
-      const p = this.renderProgress();
-      if (p) [parts, size] = [[...parts, p], size + p.length]; // merged: it describes the state after the events
+    while (this.progressDue > 0) {
+      this.progressDue--;
+      const p = this.renderProgress(); // merged into the batch: it describes the state after the events
+      if (!p) continue;
+      if (!add(p)) return this.waitForSink();
+      if (this.progressDue > 0 && !emit()) return this.waitForSink(); // the next one is a message of its own
     }
-    if (parts.length > 0) this.write(parts, size);
+    emit();
     if (this.isBlocked) this.waitForSink();
   }
 
@@ -189,7 +228,7 @@ export class CoalescingWriter<K> {
     if (this.isBlocked || this.closed) return;
     if (this.stallTimer) clearTimeout(this.stallTimer);
     this.stallTimer = undefined;
-    if (this.dirty.size > 0 || this.progressDue) this.schedule();
+    if (this.dirty.size > 0 || this.progressDue > 0 || this.carry) this.schedule();
   }
 }
 

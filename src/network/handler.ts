@@ -17,6 +17,8 @@ import { constants as http2Constants } from 'node:http2';
 import { toStatus, type StatusObject } from './status';
 import { UndecodableRequest } from './encoded';
 import { InvalidArgument, LimitExceeded } from '../metadata/errors';
+import { http2StreamOf } from './grpc-internals';
+import { log } from '../log';
 
 /** A unary handler: returns the response (or a promise of it) or throws a DomainError. */
 export type UnaryFn<Req, Res> = (req: Req, call: ServerUnaryCall<Req, Res>) => Res | Promise<Res>;
@@ -51,16 +53,41 @@ export function checkDecoded(req: unknown): void {
 /** Any server-side stream call the tracker can end. */
 export type StreamCall = ServerDuplexStream<unknown, unknown> | ServerWritableStream<unknown, unknown>;
 
+/** The stream limits (see Config). */
+export interface StreamLimits {
+  maxStreams: number;
+  maxStreamsPerConnection: number;
+  /** A connection on which this many streams were reset for not reading is closed (GOAWAY). */
+  maxStalledStreamsPerConnection: number;
+  /** How long a stalled stream's status may take to get out before the stream is reset. */
+  stallResetMs?: number;
+}
+
+const UNLIMITED: StreamLimits = { maxStreams: Infinity, maxStreamsPerConnection: Infinity, maxStalledStreamsPerConnection: Infinity };
+
 /**
- * Open streams, so shutdown can end them with UNAVAILABLE before `tryShutdown` (STYLE.md 9).
+ * Open streams: the stream limits, the handling of clients that stop reading, and shutdown (which ends
+ * them with UNAVAILABLE before `tryShutdown`, STYLE.md 9).
+ *
+ * A stream counts until its HTTP/2 stream is closed, not until its status is queued: a client that
+ * reads nothing never lets the status out, and such a stream (with its queued bytes) would otherwise
+ * leave the limits while still holding memory. Connections are told apart by their HTTP/2 session.
  */
 export class StreamTracker extends EventEmitter<{ closed: [] }> {
   private readonly open = new Set<StreamCall>();
-  /** Open streams per connection (grpc-js peer string: address and port of one connection). */
-  private readonly perConnection = new Map<string, number>();
+  /** Open streams per connection (its http2 session; the peer string when grpc-js hides it). */
+  private readonly perConnection = new Map<object | string, number>();
+  /** Streams reset for stalling, per connection. */
+  private readonly stalls = new WeakMap<object, number>();
+  private readonly limits: StreamLimits;
+  /** Streams reset because their client read nothing (RST_STREAM ENHANCE_YOUR_CALM). */
+  stalledStreamsReset = 0;
+  /** Connections closed (GOAWAY ENHANCE_YOUR_CALM) because their client kept its window shut. */
+  stalledConnectionsClosed = 0;
 
-  constructor(private readonly limits: { maxStreams: number; maxStreamsPerConnection: number } = { maxStreams: Infinity, maxStreamsPerConnection: Infinity }) {
+  constructor(limits: Partial<StreamLimits> = {}) {
     super();
+    this.limits = { ...UNLIMITED, ...limits };
   }
 
   /** Number of open streams. */
@@ -68,28 +95,71 @@ export class StreamTracker extends EventEmitter<{ closed: [] }> {
     return this.open.size;
   }
 
-  /** Track a call until it closes; throws LimitExceeded when a stream limit would be passed. */
+  /** Track a call until its HTTP/2 stream closes; throws LimitExceeded when a stream limit would be passed. */
   add(call: StreamCall): void {
-    const peer = call.getPeer();
-    const onConn = this.perConnection.get(peer) ?? 0;
+    const h2 = http2StreamOf(call);
+    const conn: object | string = h2?.session ?? call.getPeer();
+    const onConn = this.perConnection.get(conn) ?? 0;
     if (this.open.size >= this.limits.maxStreams) {
       throw new LimitExceeded(`this NameServer serves at most ${this.limits.maxStreams} streams; try another replica`);
     }
     if (onConn >= this.limits.maxStreamsPerConnection) {
       throw new LimitExceeded(`at most ${this.limits.maxStreamsPerConnection} streams per connection; open another connection`);
     }
+    if (h2 && (h2.closed || h2.destroyed)) return; // reset by the client before the handler ran
     this.open.add(call);
-    this.perConnection.set(peer, onConn + 1);
+    this.perConnection.set(conn, onConn + 1);
     const drop = () => {
       if (!this.open.delete(call)) return;
-      const n = (this.perConnection.get(peer) ?? 1) - 1;
-      if (n > 0) this.perConnection.set(peer, n);
-      else this.perConnection.delete(peer);
+      const n = (this.perConnection.get(conn) ?? 1) - 1;
+      if (n > 0) this.perConnection.set(conn, n);
+      else this.perConnection.delete(conn);
       this.emit('closed');
     };
-    call.once('close', drop);
-    call.once('cancelled', drop);
-    call.once('finish', drop);
+    if (h2) {
+      h2.once('close', drop);
+    } else {
+      // grpc-js changed its layout (see grpc-internals.ts): 'cancelled' comes when the stream closes.
+      call.once('cancelled', drop);
+      call.once('close', drop);
+    }
+  }
+
+  /**
+   * End a stream whose client stopped reading. Its status goes out after the data already queued,
+   * which a client that reads nothing never lets through; so unless the HTTP/2 stream is gone
+   * `stallResetMs` later, it is reset with RST_STREAM ENHANCE_YOUR_CALM (gRPC clients report
+   * RESOURCE_EXHAUSTED), which drops the queued bytes. A connection on which
+   * `maxStalledStreamsPerConnection` streams stalled is closed with GOAWAY ENHANCE_YOUR_CALM: its peer
+   * keeps its window shut (a peer that shuts the whole connection's window stalls every stream on it,
+   * so it reaches the count at once).
+   */
+  abortStalled(call: StreamCall, status: StatusObject): void {
+    endWithStatus(call, status);
+    const h2 = http2StreamOf(call);
+    if (!h2) {
+      call.destroy();
+      return;
+    }
+    const session = h2.session;
+    const timer = setTimeout(() => {
+      if (h2.closed || h2.destroyed) return;
+      this.stalledStreamsReset++;
+      h2.close(http2Constants.NGHTTP2_ENHANCE_YOUR_CALM);
+    }, this.limits.stallResetMs ?? 1000);
+    timer.unref();
+    if (!session || session.destroyed) return;
+    const stalls = (this.stalls.get(session) ?? 0) + 1;
+    this.stalls.set(session, stalls);
+    if (stalls >= this.limits.maxStalledStreamsPerConnection) {
+      this.stalledConnectionsClosed++;
+      clearTimeout(timer);
+      log.warn({ peer: call.getPeer(), stalledStreams: stalls }, 'closing a connection whose client reads nothing (GOAWAY ENHANCE_YOUR_CALM)');
+      // GOAWAY tells the peer why; destroy() closes the socket, which frees every stream on it.
+      // (destroy(code) would also emit 'error' on the session, which nothing listens to.)
+      session.goaway(http2Constants.NGHTTP2_ENHANCE_YOUR_CALM);
+      session.destroy();
+    }
   }
 
   /** End every open stream with this status. */
@@ -106,6 +176,18 @@ export function endWithStatus(call: StreamCall, status: StatusObject): void {
   call.emit('error', status);
 }
 
+/**
+ * Answer a stream the limits refused, and close its HTTP/2 stream (RST_STREAM NO_ERROR, which RFC 9113
+ * 8.1 allows after a complete response): it is not counted, so a client that never closes its side must
+ * not keep it open.
+ */
+export function refuse(call: StreamCall, status: StatusObject): void {
+  endWithStatus(call, status);
+  const h2 = http2StreamOf(call);
+  // The status is written on the next tick (grpc-js sends it from the stream's _final).
+  if (h2) setImmediate(() => h2.closed || h2.destroyed || h2.close(http2Constants.NGHTTP2_NO_ERROR));
+}
+
 /** A stream handler: sets up listeners; may throw or reject to end the stream with a status. */
 export type StreamFn<C extends StreamCall> = (call: C) => void | Promise<void>;
 
@@ -114,6 +196,11 @@ function adaptStream<C extends StreamCall>(rpc: string, tracker: StreamTracker, 
     const fail = (err: unknown) => endWithStatus(call, toStatus(err, rpc));
     try {
       tracker.add(call);
+    } catch (err) {
+      refuse(call, toStatus(err, rpc));
+      return;
+    }
+    try {
       const r = fn(call);
       if (r instanceof Promise) r.catch(fail);
     } catch (err) {
@@ -138,32 +225,4 @@ export function serverStream<Req, Res>(
   fn: StreamFn<ServerWritableStream<Req, Res>>,
 ): handleServerStreamingCall<Req, Res> {
   return adaptStream(rpc, tracker, fn as StreamFn<StreamCall>) as handleServerStreamingCall<Req, Res>;
-}
-
-/**
- * End a stream whose client stopped reading. The status goes out after the data already queued, which
- * a client that reads nothing never lets through; so if the call has not finished shortly after, its
- * HTTP/2 stream is reset with ENHANCE_YOUR_CALM, which gRPC clients report as RESOURCE_EXHAUSTED
- * (grpc-js maps it in subchannel-call). grpc-js has no public API to reset a server stream: the
- * http2 stream is found on the call's internal chain, and `destroy()` is the fallback.
- */
-export function abortStalledStream(call: StreamCall, status: StatusObject, resetAfterMs = 1000): void {
-  endWithStatus(call, status);
-  const timer = setTimeout(() => {
-    if (call.writableFinished || call.destroyed) return;
-    const h2 = findHttp2Stream(call);
-    if (h2) h2.close(http2Constants.NGHTTP2_ENHANCE_YOUR_CALM);
-    else call.destroy();
-  }, resetAfterMs);
-  timer.unref();
-}
-
-function findHttp2Stream(call: unknown): { close(code: number): void } | undefined {
-  let node = (call as { call?: unknown }).call;
-  for (let depth = 0; node && depth < 8; depth++) {
-    const n = node as { stream?: { close?: unknown }; nextCall?: unknown };
-    if (n.stream && typeof n.stream.close === 'function') return n.stream as { close(code: number): void };
-    node = n.nextCall;
-  }
-  return undefined;
 }

@@ -12,10 +12,17 @@
  * this replica may have heard from only some brokers yet, and must not replace a complete route with a
  * shrunken one or announce a removal. Such topics are re-checked when warm-up ends. Routes this
  * replica itself sent to the client are followed as usual, warm-up or not.
- * After each request, and every `watchProgressIntervalMs`, a progress message follows the events.
+ * After each request (one message per request), and every `watchProgressIntervalMs`, a progress
+ * message follows the events.
+ *
+ * Limits: topics per stream, per connection and in total (an all-topics stream counts as one); a
+ * request that would pass one ends the stream with RESOURCE_EXHAUSTED naming it. A route larger than
+ * the message limit is never sent (grpc-js would end the whole stream): the client gets a TOO_LARGE
+ * event for that topic instead, and every other topic flows as usual.
  */
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import {
+  RouteEventType,
   WatchRoutesResponse,
   type WatchRoutesRequest,
 } from '../../generated/nameserver/v1/route_query';
@@ -25,7 +32,8 @@ import type { TopicName } from '../metadata/types';
 import { checkWatchRoutesRequest } from '../metadata/validate';
 import type { WarmUp } from '../warmup';
 import { CoalescingWriter, directSink } from './coalescing-writer';
-import { abortStalledStream, checkDecoded, endWithStatus } from './handler';
+import { checkDecoded, endWithStatus, type StreamTracker } from './handler';
+import { http2SessionOf } from './grpc-internals';
 import { toStatus } from './status';
 import type { Metrics } from '../metrics';
 
@@ -36,7 +44,15 @@ export interface RouteWatchOptions {
   progressIntervalMs: number;
   stallTimeoutMs: number;
   maxSubscriptionsPerStream: number;
+  /** Topics followed over all streams of one connection. */
+  maxSubscriptionsPerConnection: number;
+  /** Topics followed over all streams. */
+  maxSubscriptions: number;
   maxBatchBytes: number;
+  /** Largest message the server may send (grpc.max_send_message_length). */
+  maxMessageBytes: number;
+  /** Ends stalled streams (reset, GOAWAY for connections that keep stalling). */
+  streams: StreamTracker;
   serverId: string;
   metrics?: Metrics;
 }
@@ -46,6 +62,9 @@ export class RouteWatchHub {
   private readonly byTopic = new Map<TopicName, Set<RouteWatcher>>();
   private readonly allTopics = new Set<RouteWatcher>();
   private readonly watchers = new Set<RouteWatcher>();
+  /** Topics followed per connection (http2 session, or peer string), and in total. */
+  private readonly perConnection = new Map<object | string, number>();
+  private total = 0;
   private readonly progressTimer: NodeJS.Timeout;
 
   constructor(
@@ -77,9 +96,7 @@ export class RouteWatchHub {
 
   /** Topics followed over all streams (explicit subscriptions; all-topics streams count as one). */
   subscriptions(): number {
-    let n = 0;
-    for (const w of this.watchers) n += w.followed;
-    return n;
+    return this.total;
   }
 
   /** Topics with at least one explicit watcher (index size; for leak checks and metrics). */
@@ -100,6 +117,28 @@ export class RouteWatchHub {
   /** @internal */
   add(w: RouteWatcher): void {
     this.watchers.add(w);
+  }
+
+  /** @internal One more topic followed on this connection; throws LimitExceeded past a limit. */
+  count(conn: object | string): void {
+    const onConn = this.perConnection.get(conn) ?? 0;
+    if (onConn >= this.opts.maxSubscriptionsPerConnection) {
+      throw new LimitExceeded(`one connection may follow at most ${this.opts.maxSubscriptionsPerConnection} topics (--max-subscriptions-per-connection)`);
+    }
+    if (this.total >= this.opts.maxSubscriptions) {
+      throw new LimitExceeded(`this NameServer serves at most ${this.opts.maxSubscriptions} subscriptions (--max-subscriptions); try another replica`);
+    }
+    this.perConnection.set(conn, onConn + 1);
+    this.total++;
+  }
+
+  /** @internal `n` topics no longer followed on this connection. */
+  uncount(conn: object | string, n: number): void {
+    if (n === 0) return;
+    const left = (this.perConnection.get(conn) ?? n) - n;
+    if (left > 0) this.perConnection.set(conn, left);
+    else this.perConnection.delete(conn);
+    this.total -= n;
   }
 
   /** @internal */
@@ -141,24 +180,28 @@ export class RouteWatcher {
   private all = false;
   private closed = false;
   private readonly writer: CoalescingWriter<TopicName>;
+  /** The connection, for the per-connection subscription limit. */
+  private readonly conn: object | string;
 
   constructor(
     private readonly call: Call,
     private readonly hub: RouteWatchHub,
   ) {
+    this.conn = http2SessionOf(call) ?? call.getPeer();
     this.writer = new CoalescingWriter<TopicName>(
       directSink(call as unknown as Parameters<typeof directSink>[0]),
       (topic) => this.render(topic),
       () => this.renderProgress(),
       {
         maxBatchBytes: hub.opts.maxBatchBytes,
+        maxMessageBytes: hub.opts.maxMessageBytes,
         stallTimeoutMs: hub.opts.stallTimeoutMs,
         onWritten: () => hub.opts.metrics?.pushes.inc(),
         onCoalesced: () => hub.opts.metrics?.coalesced.inc(),
         onStall: () => {
           hub.opts.metrics?.watchersEnded.inc({ reason: 'stalled' });
           this.close();
-          abortStalledStream(
+          hub.opts.streams.abortStalled(
             call,
             toStatus(new LimitExceeded(`watcher read nothing for ${hub.opts.stallTimeoutMs} ms; resubscribe with the versions you hold`), 'WatchRoutes'),
           );
@@ -203,7 +246,7 @@ export class RouteWatcher {
       checkDecoded(req);
       checkWatchRoutesRequest(req);
       for (const t of req.unsubscribe) {
-        this.subscribed.delete(t);
+        if (this.subscribed.delete(t)) this.hub.uncount(this.conn, 1);
         this.hub.unfollow(this, t);
         if (!this.all) {
           this.held.delete(t);
@@ -214,8 +257,9 @@ export class RouteWatcher {
       for (const { topic, version } of req.subscribe) {
         if (!this.subscribed.has(topic)) {
           if (this.subscribed.size >= this.hub.opts.maxSubscriptionsPerStream) {
-            throw new LimitExceeded(`a WatchRoutes stream may follow at most ${this.hub.opts.maxSubscriptionsPerStream} topics`);
+            throw new LimitExceeded(`a WatchRoutes stream may follow at most ${this.hub.opts.maxSubscriptionsPerStream} topics (--max-subscriptions-per-stream)`);
           }
+          this.hub.count(this.conn);
           this.subscribed.add(topic);
           if (!this.all) this.hub.follow(this, topic);
         }
@@ -229,12 +273,13 @@ export class RouteWatcher {
         this.writer.mark(topic);
       }
       if (req.allTopics && !this.all) {
+        this.hub.count(this.conn);
         this.all = true;
         this.hub.followAll(this);
         for (const t of this.subscribed) this.hub.unfollow(this, t); // the all-topics set covers them
         for (const t of this.hub.routes.topicNames()) this.writer.mark(t);
       }
-      this.writer.progress();
+      this.writer.progress(true);
     } catch (err) {
       this.close();
       endWithStatus(this.call, toStatus(err, 'WatchRoutes'));
@@ -252,12 +297,28 @@ export class RouteWatcher {
     if (have !== undefined && this.foreign.has(topic) && this.hub.warmup.active) return undefined;
     this.foreign.delete(topic);
     if (entry) {
+      if (entry.updateEventBytes.length > this.hub.opts.maxMessageBytes) return this.renderTooLarge(topic, entry.updateEventBytes.length);
       this.held.set(topic, entry.version);
       return entry.updateEventBytes;
     }
     if (have === undefined) return undefined;
     this.held.delete(topic);
     return removedEventBytes(topic);
+  }
+
+  /** The route cannot be sent: say so for this topic; the client keeps what it holds (see the proto). */
+  private renderTooLarge(topic: TopicName, bytes: number): Buffer {
+    return Buffer.from(
+      WatchRoutesResponse.encode({
+        events: [{
+          topic,
+          type: RouteEventType.ROUTE_EVENT_TYPE_TOO_LARGE,
+          route: undefined,
+          error: routeTooLargeMessage(topic, bytes, this.hub.opts.maxMessageBytes),
+        }],
+        progress: undefined,
+      }).finish(),
+    );
   }
 
   private renderProgress(): Buffer {
@@ -278,6 +339,12 @@ export class RouteWatcher {
     if (this.closed) return;
     this.closed = true;
     this.writer.close();
+    this.hub.uncount(this.conn, this.followed);
     this.hub.remove(this, this.subscribed);
   }
+}
+
+/** The words for a route larger than the message limit (WatchRoutes events, GetRoute statuses). */
+export function routeTooLargeMessage(topic: TopicName, bytes: number, limit: number): string {
+  return `the route of topic "${topic}" is ${bytes} bytes encoded, more than this server sends in one message (${limit} bytes, --max-message-bytes)`;
 }

@@ -99,3 +99,67 @@ test('a progress message follows the pending events in the same write', async ()
   await wrote(sink);
   assert.deepEqual(sink.writes.map(String), ['ab|p']);
 });
+
+test('batches are split so that no message passes maxMessageBytes, whatever maxBatchBytes says', async () => {
+  const sink = new FakeSink();
+  const parts = new Map([['a', 'x'.repeat(40)], ['b', 'y'.repeat(40)], ['c', 'z'.repeat(40)]]);
+  const w = new CoalescingWriter<string>(sink, (k) => Buffer.from(parts.get(k)!), () => Buffer.from('|p'), {
+    ...OPTS,
+    maxBatchBytes: 1000,
+    maxMessageBytes: 100,
+    maxInFlight: 10,
+  });
+  ['a', 'b', 'c'].forEach((k) => w.mark(k));
+  w.progress();
+  while (sink.writes.reduce((n, b) => n + b.length, 0) < 122) await wrote(sink);
+  assert.deepEqual(sink.writes.map((b) => b.length), [80, 42], 'a+b, then c and the progress');
+  assert.ok(sink.writes.every((b) => b.length <= 100));
+});
+
+test('a part that did not fit while the sink blocked is carried, not lost', async () => {
+  const sink = new FakeSink();
+  let v = 0;
+  const w = new CoalescingWriter<string>(sink, (k) => Buffer.from(`${k}${v}`.padEnd(60, '.')), () => undefined, { ...OPTS, maxBatchBytes: 1000, maxMessageBytes: 100 });
+  w.mark('a');
+  w.mark('b'); // rendered once (the client is now told b0), but does not fit next to a0
+  await wrote(sink);
+  assert.equal(sink.writes.length, 1);
+  v = 1; // later states must not replace what b's render already promised
+  const next = wrote(sink);
+  sink.release();
+  await next;
+  assert.deepEqual(sink.writes.map((b) => b.toString().replace(/\.+$/, '')), ['a0', 'b0']);
+});
+
+test('a part larger than maxMessageBytes on its own is dropped and reported; the writer goes on', async () => {
+  const sink = new FakeSink();
+  const oversized: unknown[] = [];
+  const w = new CoalescingWriter<string>(sink, (k) => Buffer.from(k === 'huge' ? 'h'.repeat(200) : k), () => undefined, {
+    ...OPTS,
+    maxMessageBytes: 100,
+    onOversized: (k) => oversized.push(k),
+  });
+  w.mark('huge');
+  w.mark('ok');
+  await wrote(sink);
+  assert.deepEqual(sink.writes.map(String), ['ok']);
+  assert.deepEqual(oversized, ['huge']);
+});
+
+test('progress(true) is one progress message each; plain progress() coalesces', async () => {
+  const sink = new FakeSink();
+  let n = 0;
+  const w = new CoalescingWriter<string>(sink, (k) => Buffer.from(k), () => Buffer.from(`|p${++n}`), { ...OPTS, maxInFlight: 100 });
+  w.mark('a');
+  for (let i = 0; i < 5; i++) w.progress(true);
+  w.progress();
+  w.progress();
+  while (sink.writes.length < 5) await wrote(sink);
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(sink.writes.map(String), ['a|p1', '|p2', '|p3', '|p4', '|p5']);
+  w.progress();
+  w.progress();
+  await wrote(sink);
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(sink.writes.map(String).slice(5), ['|p6']);
+});

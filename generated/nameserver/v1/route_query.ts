@@ -41,6 +41,13 @@ export enum RouteEventType {
   ROUTE_EVENT_TYPE_UPDATED = 1,
   /** ROUTE_EVENT_TYPE_REMOVED - The topic has no route any more (no live broker reports it); `route` is empty. */
   ROUTE_EVENT_TYPE_REMOVED = 2,
+  /**
+   * ROUTE_EVENT_TYPE_TOO_LARGE - The topic's route is larger than this replica may send in one message (--max-message-bytes), so
+   * it is not sent; `error` names the topic, the route's size and the limit. The client keeps the
+   * route it holds (which may be stale), and gets UPDATED again once the route fits. Other topics on
+   * the stream are not affected.
+   */
+  ROUTE_EVENT_TYPE_TOO_LARGE = 3,
   UNRECOGNIZED = -1,
 }
 
@@ -55,6 +62,9 @@ export function routeEventTypeFromJSON(object: any): RouteEventType {
     case 2:
     case "ROUTE_EVENT_TYPE_REMOVED":
       return RouteEventType.ROUTE_EVENT_TYPE_REMOVED;
+    case 3:
+    case "ROUTE_EVENT_TYPE_TOO_LARGE":
+      return RouteEventType.ROUTE_EVENT_TYPE_TOO_LARGE;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -70,6 +80,8 @@ export function routeEventTypeToJSON(object: RouteEventType): string {
       return "ROUTE_EVENT_TYPE_UPDATED";
     case RouteEventType.ROUTE_EVENT_TYPE_REMOVED:
       return "ROUTE_EVENT_TYPE_REMOVED";
+    case RouteEventType.ROUTE_EVENT_TYPE_TOO_LARGE:
+      return "ROUTE_EVENT_TYPE_TOO_LARGE";
     case RouteEventType.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -181,7 +193,11 @@ export interface RouteEvent {
   /** Updated or removed. */
   type: RouteEventType;
   /** The new route (UPDATED only). */
-  route: Route | undefined;
+  route:
+    | Route
+    | undefined;
+  /** Why the route could not be sent (TOO_LARGE only). */
+  error: string;
 }
 
 /**
@@ -1121,7 +1137,7 @@ export const WatchRoutesRequest: MessageFns<WatchRoutesRequest> = {
 };
 
 function createBaseRouteEvent(): RouteEvent {
-  return { topic: "", type: 0, route: undefined };
+  return { topic: "", type: 0, route: undefined, error: "" };
 }
 
 export const RouteEvent: MessageFns<RouteEvent> = {
@@ -1134,6 +1150,9 @@ export const RouteEvent: MessageFns<RouteEvent> = {
     }
     if (message.route !== undefined) {
       Route.encode(message.route, writer.uint32(26).fork()).join();
+    }
+    if (message.error !== "") {
+      writer.uint32(34).string(message.error);
     }
     return writer;
   },
@@ -1175,6 +1194,14 @@ export const RouteEvent: MessageFns<RouteEvent> = {
             message.route = Route.decode(reader, reader.uint32());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.error = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1192,6 +1219,7 @@ export const RouteEvent: MessageFns<RouteEvent> = {
       topic: isSet(object.topic) ? globalThis.String(object.topic) : "",
       type: isSet(object.type) ? routeEventTypeFromJSON(object.type) : 0,
       route: isSet(object.route) ? Route.fromJSON(object.route) : undefined,
+      error: isSet(object.error) ? globalThis.String(object.error) : "",
     };
   },
 
@@ -1206,6 +1234,9 @@ export const RouteEvent: MessageFns<RouteEvent> = {
     if (message.route !== undefined) {
       obj.route = Route.toJSON(message.route);
     }
+    if (message.error !== "") {
+      obj.error = message.error;
+    }
     return obj;
   },
 
@@ -1217,6 +1248,7 @@ export const RouteEvent: MessageFns<RouteEvent> = {
     message.topic = object.topic ?? "";
     message.type = object.type ?? 0;
     message.route = (object.route !== undefined && object.route !== null) ? Route.fromPartial(object.route) : undefined;
+    message.error = object.error ?? "";
     return message;
   },
 };

@@ -31,6 +31,11 @@ const (
 	RouteEventType_ROUTE_EVENT_TYPE_UPDATED RouteEventType = 1
 	// The topic has no route any more (no live broker reports it); `route` is empty.
 	RouteEventType_ROUTE_EVENT_TYPE_REMOVED RouteEventType = 2
+	// The topic's route is larger than this replica may send in one message (--max-message-bytes), so
+	// it is not sent; `error` names the topic, the route's size and the limit. The client keeps the
+	// route it holds (which may be stale), and gets UPDATED again once the route fits. Other topics on
+	// the stream are not affected.
+	RouteEventType_ROUTE_EVENT_TYPE_TOO_LARGE RouteEventType = 3
 )
 
 // Enum value maps for RouteEventType.
@@ -39,11 +44,13 @@ var (
 		0: "ROUTE_EVENT_TYPE_UNSPECIFIED",
 		1: "ROUTE_EVENT_TYPE_UPDATED",
 		2: "ROUTE_EVENT_TYPE_REMOVED",
+		3: "ROUTE_EVENT_TYPE_TOO_LARGE",
 	}
 	RouteEventType_value = map[string]int32{
 		"ROUTE_EVENT_TYPE_UNSPECIFIED": 0,
 		"ROUTE_EVENT_TYPE_UPDATED":     1,
 		"ROUTE_EVENT_TYPE_REMOVED":     2,
+		"ROUTE_EVENT_TYPE_TOO_LARGE":   3,
 	}
 )
 
@@ -644,7 +651,9 @@ type RouteEvent struct {
 	// Updated or removed.
 	Type RouteEventType `protobuf:"varint,2,opt,name=type,proto3,enum=nameserver.v1.RouteEventType" json:"type,omitempty"`
 	// The new route (UPDATED only).
-	Route         *Route `protobuf:"bytes,3,opt,name=route,proto3" json:"route,omitempty"`
+	Route *Route `protobuf:"bytes,3,opt,name=route,proto3" json:"route,omitempty"`
+	// Why the route could not be sent (TOO_LARGE only).
+	Error         string `protobuf:"bytes,4,opt,name=error,proto3" json:"error,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -698,6 +707,13 @@ func (x *RouteEvent) GetRoute() *Route {
 		return x.Route
 	}
 	return nil
+}
+
+func (x *RouteEvent) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
 }
 
 // Sent periodically and after every subscribe message has been processed, so the client knows the
@@ -872,12 +888,13 @@ const file_nameserver_v1_route_query_proto_rawDesc = "" +
 	"\tsubscribe\x18\x01 \x03(\v2 .nameserver.v1.TopicSubscriptionR\tsubscribe\x12 \n" +
 	"\vunsubscribe\x18\x02 \x03(\tR\vunsubscribe\x12\x1d\n" +
 	"\n" +
-	"all_topics\x18\x03 \x01(\bR\tallTopics\"\x81\x01\n" +
+	"all_topics\x18\x03 \x01(\bR\tallTopics\"\x97\x01\n" +
 	"\n" +
 	"RouteEvent\x12\x14\n" +
 	"\x05topic\x18\x01 \x01(\tR\x05topic\x121\n" +
 	"\x04type\x18\x02 \x01(\x0e2\x1d.nameserver.v1.RouteEventTypeR\x04type\x12*\n" +
-	"\x05route\x18\x03 \x01(\v2\x14.nameserver.v1.RouteR\x05route\"\x97\x01\n" +
+	"\x05route\x18\x03 \x01(\v2\x14.nameserver.v1.RouteR\x05route\x12\x14\n" +
+	"\x05error\x18\x04 \x01(\tR\x05error\"\x97\x01\n" +
 	"\rWatchProgress\x12+\n" +
 	"\x11subscribed_topics\x18\x01 \x01(\rR\x10subscribedTopics\x12\x1d\n" +
 	"\n" +
@@ -887,11 +904,12 @@ const file_nameserver_v1_route_query_proto_rawDesc = "" +
 	"\tserver_id\x18\x04 \x01(\tR\bserverId\"\x82\x01\n" +
 	"\x13WatchRoutesResponse\x121\n" +
 	"\x06events\x18\x01 \x03(\v2\x19.nameserver.v1.RouteEventR\x06events\x128\n" +
-	"\bprogress\x18\x02 \x01(\v2\x1c.nameserver.v1.WatchProgressR\bprogress*n\n" +
+	"\bprogress\x18\x02 \x01(\v2\x1c.nameserver.v1.WatchProgressR\bprogress*\x8e\x01\n" +
 	"\x0eRouteEventType\x12 \n" +
 	"\x1cROUTE_EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18ROUTE_EVENT_TYPE_UPDATED\x10\x01\x12\x1c\n" +
-	"\x18ROUTE_EVENT_TYPE_REMOVED\x10\x022\x83\x02\n" +
+	"\x18ROUTE_EVENT_TYPE_REMOVED\x10\x02\x12\x1e\n" +
+	"\x1aROUTE_EVENT_TYPE_TOO_LARGE\x10\x032\x83\x02\n" +
 	"\n" +
 	"RouteQuery\x12K\n" +
 	"\bGetRoute\x12\x1e.nameserver.v1.GetRouteRequest\x1a\x1f.nameserver.v1.GetRouteResponse\x12N\n" +
