@@ -4,7 +4,6 @@
  * and exit 3 when a broker did not apply the change; streams print one line per event until Ctrl-C.
  */
 import { InvalidArgumentError } from 'commander';
-import { status, type ClientDuplexStream, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import {
   CheckReplicasResponse,
   CreateGroupResponse,
@@ -23,6 +22,8 @@ import {
   UpdateGroupResponse,
   UpdateTopicResponse,
   WatchClusterResponse,
+  ClusterEventType,
+  type BrokerInfo,
   type BrokerResult,
 } from '../../generated/nameserver/v1/admin';
 import {
@@ -36,8 +37,9 @@ import {
   type Subscription,
   type TopicConfig,
 } from '../../generated/nameserver/v1/common';
-import { GetRouteResponse, RouteEvent, type WatchRoutesResponse } from '../../generated/nameserver/v1/route_query';
-import { EXIT, UsageError, exitCodeForStatus, statusName } from './errors';
+import { GetRouteResponse, RouteEvent, RouteEventType, type WatchRoutesResponse } from '../../generated/nameserver/v1/route_query';
+import { followWithFailover } from './follow';
+import { EXIT, UsageError, statusName } from './errors';
 import * as fmt from './format';
 import { isServiceError, parseServers, resultsOfError, type ResultsDecoder, type Rpc } from './rpc';
 
@@ -268,28 +270,9 @@ function baseOf<T extends { cluster: string; brokerName: string; brokerId: numbe
   return pool.find((r) => r.brokerId === 0) ?? pool[0];
 }
 
-/** Follow a server stream until Ctrl-C (exit 0) or an error (its exit code). */
-function follow(ctx: Context, stream: ClientReadableStream<unknown> | ClientDuplexStream<unknown, unknown>, onData: (m: unknown) => void): Promise<number> {
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    void ctx.interrupted.then(() => {
-      stopping = true;
-      stream.cancel();
-      resolve(EXIT.OK);
-    });
-    stream.on('data', onData);
-    stream.on('error', (err: ServiceError) => {
-      if (stopping) return;
-      ctx.err(`error: ${statusName(err.code)}: ${err.details}`);
-      // A stream cancelled by the other side (connection lost) counts as unavailable.
-      resolve(err.code === status.CANCELLED ? EXIT.UNAVAILABLE : exitCodeForStatus(err.code));
-    });
-    stream.on('end', () => {
-      if (stopping) return;
-      ctx.err('error: UNAVAILABLE: the server ended the stream');
-      resolve(EXIT.UNAVAILABLE);
-    });
-  });
+/** What WatchCluster's UPDATED events are about: addresses, zone, software version, permission. */
+function membershipOf(b: BrokerInfo): string {
+  return JSON.stringify([b.addresses, b.zone, b.softwareVersion, b.permission]);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -473,40 +456,93 @@ export const COMMANDS: CommandDef[] = [
   {
     name: 'watch',
     args: ['[topics...]'],
-    summary: 'follow routes: one line per change until Ctrl-C (RouteQuery.WatchRoutes; --json: NDJSON of RouteEvent)',
+    summary: 'follow routes: one line per change until Ctrl-C, across --server replicas (RouteQuery.WatchRoutes; --json: NDJSON of RouteEvent)',
     options: [{ flags: '--all', help: 'follow every topic, present and future' }],
+    help: 'When its NameServer goes away it moves on to the next --server (and back), with back-off, and\nresubscribes with the versions it holds: a route that did not change is not printed again.',
     run: async (ctx, topics, o) => {
       const all = o['all'] === true;
       if (topics.length === 0 && !all) throw new UsageError('watch needs at least one topic (or --all)');
-      const stream = ctx.rpc.watchRoutes();
-      let synced = false;
-      const done = follow(ctx, stream, (m) => {
-        const msg = m as WatchRoutesResponse;
-        for (const e of msg.events) ctx.out(ctx.json ? JSON.stringify(RouteEvent.toJSON(e)) : fmt.routeEvent(e));
-        if (msg.progress && !synced) {
-          synced = true;
-          const p = msg.progress;
-          ctx.err(`watching ${p.allTopics ? 'all topics' : `${p.subscribedTopics} topic${p.subscribedTopics === 1 ? '' : 's'}`} on ${ctx.rpc.primary} (server ${p.serverId}${p.warmingUp ? ', warming up' : ''})`);
-        }
+      /** topic -> version printed last: resent on reconnect, so the next replica sends only what differs. */
+      const held = new Map<string, string>();
+      let greeted = '';
+      return followWithFailover<WatchRoutesResponse>(ctx, ctx.rpc.options.servers, {
+        open: (address) => {
+          greeted = '';
+          const stream = ctx.rpc.watchRoutes(address);
+          const subscribe = [...new Set([...topics, ...held.keys()])].map((topic) => ({ topic, version: held.get(topic) ?? '' }));
+          stream.write({ subscribe, unsubscribe: [], allTopics: all });
+          return stream;
+        },
+        onData: (msg, address) => {
+          for (const e of msg.events) {
+            if (e.type === RouteEventType.ROUTE_EVENT_TYPE_UPDATED && e.route) held.set(e.topic, e.route.version);
+            else if (e.type === RouteEventType.ROUTE_EVENT_TYPE_REMOVED) held.delete(e.topic);
+            ctx.out(ctx.json ? JSON.stringify(RouteEvent.toJSON(e)) : fmt.routeEvent(e));
+          }
+          if (msg.progress && greeted !== address) {
+            greeted = address;
+            const p = msg.progress;
+            ctx.err(`watching ${p.allTopics ? 'all topics' : `${p.subscribedTopics} topic${p.subscribedTopics === 1 ? '' : 's'}`} on ${address} (server ${p.serverId}${p.warmingUp ? ', warming up' : ''})`);
+          }
+        },
       });
-      stream.write({ subscribe: topics.map((topic) => ({ topic, version: '' })), unsubscribe: [], allTopics: all });
-      return done;
     },
   },
   {
     name: 'watch-cluster',
-    summary: 'follow broker membership: a snapshot, then joins, leaves and changes until Ctrl-C (WatchCluster; --json: NDJSON)',
+    summary: 'follow broker membership: a snapshot, then joins, leaves and changes until Ctrl-C, across --server replicas (WatchCluster; --json: NDJSON)',
     options: [{ flags: '--cluster <cluster>', help: 'only this cluster' }],
+    help: 'When its NameServer goes away it moves on to the next --server (and back), with back-off; the new\nreplica\'s snapshot is compared with what was shown, and only the differences are printed.',
     run: async (ctx, _a, o) => {
-      const stream = ctx.rpc.watchCluster({ cluster: str(o, 'cluster') });
-      let existing = 0;
-      return follow(ctx, stream, (m) => {
-        const e = m as WatchClusterResponse;
-        if (ctx.json) return ctx.out(JSON.stringify(WatchClusterResponse.toJSON(e)));
-        if (e.snapshotDone) return ctx.err(`snapshot complete: ${existing} broker${existing === 1 ? '' : 's'}; following changes`);
-        if (!e.broker) return;
-        existing++;
-        ctx.out(fmt.clusterEvent(e));
+      /** What has been shown: broker key -> its last state. */
+      const shown = new Map<string, BrokerInfo>();
+      let snapshot: Map<string, BrokerInfo> | undefined;
+      let first = true;
+      const key = (b: BrokerInfo) => `${b.cluster}/${b.brokerName}/${b.brokerId}`;
+      const print = (e: WatchClusterResponse) => ctx.out(ctx.json ? JSON.stringify(WatchClusterResponse.toJSON(e)) : fmt.clusterEvent(e));
+      return followWithFailover<WatchClusterResponse>(ctx, ctx.rpc.options.servers, {
+        open: (address) => {
+          snapshot = new Map();
+          return ctx.rpc.watchCluster({ cluster: str(o, 'cluster') }, address);
+        },
+        onData: (e, address) => {
+          if (snapshot && !e.snapshotDone) {
+            if (e.broker) {
+              snapshot.set(key(e.broker), e.broker);
+              if (first) print(e);
+            }
+            return;
+          }
+          if (snapshot && e.snapshotDone) {
+            const was = snapshot;
+            snapshot = undefined;
+            if (first) {
+              first = false;
+              for (const [k, b] of was) shown.set(k, b);
+              ctx.json ? print(e) : ctx.err(`snapshot complete: ${was.size} broker${was.size === 1 ? '' : 's'} on ${address}; following changes`);
+              return;
+            }
+            // Reconnected: show only what differs from what was shown before.
+            for (const [k, b] of was) {
+              const before = shown.get(k);
+              if (!before) print({ type: ClusterEventType.CLUSTER_EVENT_TYPE_JOINED, broker: b, reason: '', snapshotDone: false });
+              else if (membershipOf(before) !== membershipOf(b)) {
+                print({ type: ClusterEventType.CLUSTER_EVENT_TYPE_UPDATED, broker: b, reason: '', snapshotDone: false });
+              }
+            }
+            for (const [k, b] of shown) {
+              if (!was.has(k)) print({ type: ClusterEventType.CLUSTER_EVENT_TYPE_LEFT, broker: b, reason: `not in ${address}'s snapshot after reconnecting`, snapshotDone: false });
+            }
+            shown.clear();
+            for (const [k, b] of was) shown.set(k, b);
+            ctx.err(`resynchronised with ${address}: ${was.size} broker${was.size === 1 ? '' : 's'}; following changes`);
+            return;
+          }
+          if (!e.broker) return;
+          if (e.type === ClusterEventType.CLUSTER_EVENT_TYPE_LEFT) shown.delete(key(e.broker));
+          else shown.set(key(e.broker), e.broker);
+          print(e);
+        },
       });
     },
   },

@@ -180,14 +180,14 @@ export class Rpc {
     });
   }
 
-  /** Admin.WatchCluster on the first server (no deadline: it runs until cancelled). */
-  watchCluster(req: WatchClusterRequest): grpc.ClientReadableStream<WatchClusterResponse> {
-    return this.admin().watchCluster(req, this.metadata());
+  /** Admin.WatchCluster on a server (default the first; no deadline: it runs until cancelled). */
+  watchCluster(req: WatchClusterRequest, address = this.primary): grpc.ClientReadableStream<WatchClusterResponse> {
+    return this.admin(address).watchCluster(req, this.metadata());
   }
 
-  /** RouteQuery.WatchRoutes on the first server (no deadline: it runs until cancelled). */
-  watchRoutes(): grpc.ClientDuplexStream<WatchRoutesRequest, WatchRoutesResponse> {
-    return this.routes().watchRoutes(this.metadata());
+  /** RouteQuery.WatchRoutes on a server (default the first; no deadline: it runs until cancelled). */
+  watchRoutes(address = this.primary): grpc.ClientDuplexStream<WatchRoutesRequest, WatchRoutesResponse> {
+    return this.routes(address).watchRoutes(this.metadata());
   }
 
   /** Close every channel. */

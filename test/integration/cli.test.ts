@@ -472,17 +472,78 @@ describe('nameserver-admin streams', () => {
     }
   });
 
-  test('a watch whose server goes away exits 4', async () => {
-    const s2 = await startServer();
-    const w = new Running(['--server', s2.address, 'watch', 'gone']);
+});
+
+describe('nameserver-admin watches fail over across --server replicas', () => {
+  test('watch moves to the next replica when its NameServer stops, and prints nothing that did not change', async () => {
+    const [a, b] = [await startServer(), await startServer()];
+    for (const r of [a, b]) await call(r.brokers, 'registerBroker', report('fo', 0, ['fot']));
+    const w = new Running(['--server', `${a.address},${b.address}`, 'watch', 'fot']);
     try {
-      await w.line(/^watching/, 'stderr');
-      await s2.stop();
-      assert.equal((await exited(w.child)).code, 4);
-      assert.match(w.errLines.join('\n'), /^error: UNAVAILABLE: /m);
+      await w.line(new RegExp(`^watching 1 topic on ${a.address} `), 'stderr');
+      await w.line(/ UPDATED fot /);
+      await a.stop();
+      await w.line(new RegExp(`^lost ${a.address} \\(.*\\); reconnecting to ${b.address} in \\d+ ms$`), 'stderr');
+      await w.line(new RegExp(`^watching 1 topic on ${b.address} `), 'stderr');
+      // A change on the new replica is printed; the unchanged route was not printed again.
+      await call(b.brokers, 'registerBroker', report('fo', 0, ['fot'], { dataVersion: { epoch: 'boot-fo-0', counter: 2 }, topics: [topic('fot', { readQueueNums: 4, writeQueueNums: 4 })] }));
+      await w.line(/ UPDATED fot .*brokers=fo:rw:4\/4$/);
+      assert.equal(w.lines.filter((l) => / UPDATED fot /.test(l)).length, 2, w.lines.join('\n'));
     } finally {
-      if (w.child.exitCode === null) w.child.kill('SIGKILL');
-      await s2.stop();
+      assert.equal(await w.interrupt(), 0);
+      await Promise.all([a.stop(), b.stop()]);
+    }
+  });
+
+  test('watch keeps going while its only NameServer restarts on the same address', async () => {
+    const first = await startServer();
+    const port = first.port;
+    const w = new Running(['--server', first.address, 'watch', 'rs']);
+    let second: Started | undefined;
+    try {
+      await w.line(/^watching 1 topic on /, 'stderr');
+      await first.stop();
+      await w.line(/^lost .*; reconnecting to /, 'stderr');
+      second = await startServer({ listen: `127.0.0.1:${port}` });
+      await call(second.brokers, 'registerBroker', report('rsb', 0, ['rs']));
+      await w.line(/ UPDATED rs /);
+      assert.equal(w.child.exitCode, null, 'still running');
+    } finally {
+      assert.equal(await w.interrupt(), 0);
+      await second?.stop();
+    }
+  });
+
+  test('watch-cluster shows only the differences after moving to another replica', async () => {
+    const [a, b] = [await startServer(), await startServer()];
+    await call(a.brokers, 'registerBroker', report('both', 0, ['x']));
+    await call(b.brokers, 'registerBroker', report('both', 0, ['x']));
+    await call(a.brokers, 'registerBroker', report('only-a', 0, ['x']));
+    await call(b.brokers, 'registerBroker', report('only-b', 0, ['x']));
+    const w = new Running(['--server', `${a.address},${b.address}`, 'watch-cluster']);
+    try {
+      await w.line(/^snapshot complete: 2 brokers on /, 'stderr');
+      await a.stop();
+      await w.line(new RegExp(`^resynchronised with ${b.address}: 2 brokers`), 'stderr');
+      await w.line(/ JOINED c1\/only-b\/0 /);
+      await w.line(/ LEFT c1\/only-a\/0 .*reason="not in .*'s snapshot after reconnecting"/);
+      assert.equal(w.lines.filter((l) => /c1\/both\/0/.test(l)).length, 1, 'the broker both replicas know is shown once');
+      await call(b.brokers, 'registerBroker', report('later', 0, ['y']));
+      await w.line(/ JOINED c1\/later\/0 /);
+    } finally {
+      assert.equal(await w.interrupt(), 0);
+      await Promise.all([a.stop(), b.stop()]);
+    }
+  });
+
+  test('an error every replica would give (a wrong token) ends the watch at once with its exit code', async () => {
+    const s = await startServer({ adminToken: 'right' });
+    try {
+      const r = await cli(['--server', s.address, '--token', 'wrong', 'watch-cluster']);
+      assertCode(r, 5);
+      assert.match(r.stderr, /^error: UNAUTHENTICATED: .*\(server 127\.0\.0\.1:\d+\)$/m);
+    } finally {
+      await s.stop();
     }
   });
 });
