@@ -39,7 +39,7 @@ import {
 } from '../../generated/nameserver/v1/common';
 import { GetRouteResponse, RouteEvent, RouteEventType, type WatchRoutesResponse } from '../../generated/nameserver/v1/route_query';
 import { followWithFailover } from './follow';
-import { EXIT, UsageError, statusName } from './errors';
+import { EXIT, UsageError, exitCodeForStatus, statusName } from './errors';
 import * as fmt from './format';
 import { isServiceError, parseServers, resultsOfError, type ResultsDecoder, type Rpc } from './rpc';
 
@@ -438,18 +438,32 @@ export const COMMANDS: CommandDef[] = [
       name,
       summary:
         name === 'drain'
-          ? 'stop producers writing to a replica set before maintenance (SetBrokerPermission READ)'
-          : 'let producers write to a drained replica set again (SetBrokerPermission READ_WRITE)',
+          ? 'stop producers writing to replica sets before maintenance (SetBrokerPermission READ)'
+          : 'let producers write to drained replica sets again (SetBrokerPermission READ_WRITE)',
       options: [
-        { flags: '--cluster <cluster>', help: 'cluster of the replica set (required)' },
-        { flags: '--broker <name>', help: 'replica set (broker name) (required)' },
+        { flags: '--cluster <cluster>', help: 'cluster of the replica sets (required)' },
+        { flags: '--brokers <b1,b2,...>', help: 'replica sets (broker names) (required)', parse: csv },
+        { flags: '--broker <name>', help: 'one replica set (same as --brokers with one name)', parse: csv },
       ],
+      help: `Example: ${name} --cluster c1 --brokers b1,b2`,
       run: async (ctx, _a, o) => {
-        if (!str(o, 'cluster') || !str(o, 'broker')) throw new UsageError(`${name} needs --cluster C and --broker B`);
+        const brokers = [...new Set([...strs(o, 'brokers'), ...strs(o, 'broker')])];
+        if (!str(o, 'cluster') || brokers.length === 0) throw new UsageError(`${name} needs --cluster C and --brokers B[,B...]`);
         const permission = name === 'drain' ? Permission.PERMISSION_READ : Permission.PERMISSION_READ_WRITE;
-        return write(ctx, SetBrokerPermissionResponse, () =>
-          ctx.rpc.adminCall('setBrokerPermission', { cluster: str(o, 'cluster'), brokerName: str(o, 'broker'), permission }),
-        );
+        // One SetBrokerPermission per replica set, in order; one failing does not stop the others.
+        let code: number = EXIT.OK;
+        for (const brokerName of brokers) {
+          let c: number;
+          try {
+            c = await write(ctx, SetBrokerPermissionResponse, () => ctx.rpc.adminCall('setBrokerPermission', { cluster: str(o, 'cluster'), brokerName, permission }));
+          } catch (err) {
+            if (!isServiceError(err)) throw err;
+            ctx.err(`error: ${statusName(err.code)}: ${err.details}`);
+            c = exitCodeForStatus(err.code);
+          }
+          if (code === EXIT.OK) code = c;
+        }
+        return code;
       },
     }),
   ),

@@ -43,15 +43,32 @@ export function columns(...titles: string[]): Column[] {
   return titles.map((t) => (t.endsWith('>') ? { title: t.slice(0, -1), right: true } : { title: t }));
 }
 
-/** Render rows as aligned columns separated by two spaces (no trailing blanks), with a header line. */
-export function table(cols: Column[], rows: string[][], options: { header?: boolean } = {}): string {
+/** Human tables fit this many columns: the widest columns are cut (with "…") until they do. */
+export const TABLE_WIDTH = 120;
+const MIN_CUT_WIDTH = 8;
+
+/**
+ * Render rows as aligned columns separated by two spaces (no trailing blanks), with a header line. When
+ * the table would be wider than TABLE_WIDTH, the widest left-aligned columns are shortened (values cut
+ * with "…"; `--json` always has them whole).
+ */
+export function table(cols: Column[], rows: string[][], options: { header?: boolean; width?: number } = {}): string {
   const all = options.header === false ? rows : [cols.map((c) => c.title), ...rows];
   const widths = cols.map((_, i) => Math.max(0, ...all.map((r) => (r[i] ?? '').length)));
+  const limit = options.width ?? TABLE_WIDTH;
+  const total = () => widths.reduce((a, b) => a + b, 0) + 2 * Math.max(0, cols.length - 1);
+  while (total() > limit) {
+    let widest = -1;
+    for (let i = 0; i < cols.length; i++) if (!cols[i]!.right && widths[i]! > MIN_CUT_WIDTH && (widest < 0 || widths[i]! > widths[widest]!)) widest = i;
+    if (widest < 0) break; // nothing left to cut
+    widths[widest] = Math.max(MIN_CUT_WIDTH, widths[widest]! - (total() - limit));
+  }
+  const fit = (v: string, w: number) => (v.length > w ? `${v.slice(0, w - 1)}…` : v);
   return all
     .map((r) =>
       cols
         .map((c, i) => {
-          const v = r[i] ?? '';
+          const v = fit(r[i] ?? '', widths[i]!);
           return c.right ? v.padStart(widths[i]!) : v.padEnd(widths[i]!);
         })
         .join('  ')
@@ -68,6 +85,25 @@ export function tableOr(what: string, cols: Column[], rows: string[][]): string 
 /** A Unix-milliseconds timestamp as ISO 8601 ("-" for 0). */
 export function iso(ms: number): string {
   return ms > 0 ? new Date(ms).toISOString() : '-';
+}
+
+/** A duration, compact: 45s, 12m, 3h20m, 2d4h. */
+export function duration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60) || ''}${s % 3600 >= 60 ? 'm' : ''}`;
+  return `${Math.floor(s / 86400)}d${Math.floor((s % 86400) / 3600) || ''}${s % 86400 >= 3600 ? 'h' : ''}`;
+}
+
+/** How long ago a Unix-milliseconds time was, for tables ("-" for 0): "3s ago". */
+export function ago(ms: number, now = Date.now()): string {
+  return ms > 0 ? `${duration(now - ms)} ago` : '-';
+}
+
+/** How far ahead a Unix-milliseconds time is ("-" for 0): "in 28s". */
+export function inFuture(ms: number, now = Date.now()): string {
+  return ms > 0 ? (ms > now ? `in ${duration(ms - now)}` : 'due') : '-';
 }
 
 /** Shorten an enum name by its prefix: ("MESSAGE_TYPE_FIFO", "MESSAGE_TYPE_") → "fifo"; UNSPECIFIED → "-". */
@@ -138,15 +174,16 @@ export function clusterInfo(c: GetClusterInfoResponse): string {
     sessionKind(b.sessionKind),
     String(b.topicCount),
     String(b.groupCount),
-    iso(b.lastSeenAtMs),
+    ago(b.lastSeenAtMs),
   ])));
-  const cols = columns('CLUSTER', 'BROKER', 'ID>', 'ADDRESSES', 'ZONE', 'PERM', 'SESSION', 'TOPICS>', 'GROUPS>', 'LAST SEEN');
+  const cols = columns('CLUSTER', 'BROKER', 'ID>', 'ADDRESSES', 'ZONE', 'PERM', 'SESSION', 'TOPICS>', 'GROUPS>', 'SEEN>');
   return `${head}\n\n${tableOr('brokers', cols, rows)}`;
 }
 
 /** ListBrokers. */
 export function brokers(bs: BrokerInfo[]): string {
-  const cols = columns('CLUSTER', 'BROKER', 'ID>', 'ADDRESSES', 'ZONE', 'VERSION', 'PERM', 'SESSION', 'TOPICS>', 'GROUPS>', 'DATA VERSION', 'REGISTERED', 'LAST SEEN', 'LEASE EXPIRES');
+  // Times as ages, so the table fits 120 columns; --json has the exact instants.
+  const cols = columns('CLUSTER', 'BROKER', 'ID>', 'ADDRESSES', 'ZONE', 'VERSION', 'PERM', 'SESSION', 'TOPICS>', 'GROUPS>', 'DATA VERSION', 'UP>', 'SEEN>', 'LEASE>');
   const rows = bs.map((b) => [
     b.cluster,
     b.brokerName,
@@ -159,9 +196,9 @@ export function brokers(bs: BrokerInfo[]): string {
     String(b.topicCount),
     String(b.groupCount),
     b.dataVersion ? `${b.dataVersion.epoch}:${b.dataVersion.counter}` : '-',
-    iso(b.registeredAtMs),
-    iso(b.lastSeenAtMs),
-    iso(b.leaseExpiresAtMs),
+    b.registeredAtMs > 0 ? duration(Date.now() - b.registeredAtMs) : '-',
+    ago(b.lastSeenAtMs),
+    inFuture(b.leaseExpiresAtMs),
   ]);
   return tableOr('brokers', cols, rows);
 }
@@ -260,7 +297,7 @@ export function lag(l: GetConsumerLagResponse): string {
 
 /** ListInstances. */
 export function instances(is: InstanceInfo[]): string {
-  const cols = columns('CLIENT ID', 'ROLE', 'GROUP', 'TOPICS', 'HOST', 'LANGUAGE', 'VERSION', 'BROKERS', 'LAST SEEN');
+  const cols = columns('CLIENT ID', 'ROLE', 'GROUP', 'TOPICS', 'HOST', 'LANGUAGE', 'VERSION', 'BROKERS', 'SEEN>');
   const rows = is.map((i) => [
     i.instance?.clientId ?? '-',
     role(i.instance?.role ?? 0),
@@ -270,7 +307,7 @@ export function instances(is: InstanceInfo[]): string {
     orDash(i.instance?.language ?? ''),
     orDash(i.instance?.version ?? ''),
     list(i.brokerNames),
-    iso(i.lastSeenAtMs),
+    ago(i.lastSeenAtMs),
   ]);
   return rows.length === 0 ? '(no instances)' : `${table(cols, rows)}\n${is.length} instance${is.length === 1 ? '' : 's'}`;
 }

@@ -9,6 +9,10 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { COMMANDS, intIn, type CommandDef, type Context } from './commands';
 import { CliError, EXIT, EXIT_CODES_HELP, UsageError, exitCodeForStatus, statusName } from './errors';
 import { isServiceError, parseServers, Rpc } from './rpc';
+import pkg from '../../package.json';
+
+/** The version printed by --version (the package's). */
+export const CLI_VERSION: string = pkg.version;
 
 /** Where output goes (stdout/stderr by default; tests of the library API may capture it). */
 export interface Io {
@@ -56,6 +60,7 @@ function buildProgram(io: Io, interrupted: Promise<void>, onCode: (code: number)
     .addOption(new Option('--tls', 'connect with TLS, trusting the system CAs'))
     .addOption(new Option('--timeout-ms <ms>', 'deadline of each call').argParser(positiveMs).default(10_000))
     .addOption(new Option('--json', 'machine output: the response message as proto JSON (streams: one JSON object per line)'))
+    .version(CLI_VERSION, '-V, --version', 'print the version and exit')
     .configureHelp({ showGlobalOptions: true })
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', `\n${EXIT_CODES_HELP}\n\nEnvironment: NAMESERVER_ADDR, NAMESERVER_ADMIN_TOKEN, NAMESERVER_ADMIN_TLS_CA, NAMESERVER_ADMIN_TLS_CERT, NAMESERVER_ADMIN_TLS_KEY.`)
