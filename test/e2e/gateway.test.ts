@@ -332,7 +332,7 @@ describe('console gateway', () => {
     assert.match(page.headers.get('content-type')!, /^text\/html/);
     assert.match(page.headers.get('content-security-policy')!, /script-src 'self'/);
     assert.match(await page.text(), /<script type="module" src="app.js">/);
-    for (const asset of ['app.js', 'api.js', 'chart.js', 'console.css']) assert.equal((await fetch(`${base}/console/${asset}`)).status, 200, asset);
+    for (const asset of ['app.js', 'api.js', 'chart.js', 'dom.js', 'table.js', 'store.js', 'writes.js', 'forms.js', 'page-cluster.js', 'page-topics.js', 'page-groups.js', 'page-instances.js', 'console.css']) assert.equal((await fetch(`${base}/console/${asset}`)).status, 200, asset);
     for (const missing of ['/console/nope.js', '/console/..%2F..%2Fpackage.json', '/console/tsconfig.json']) {
       assert.equal((await fetch(`${base}${missing}`)).status, 404, missing);
     }
