@@ -58,7 +58,7 @@ async function main(): Promise<void> {
   const fifo = { readQueueNums: 4, writeQueueNums: 4, permission: Permission.PERMISSION_READ_WRITE, attributes: {} };
   await call(s.admin, 'createTopic', { topic: { name: 'order-status', messageType: MessageType.MESSAGE_TYPE_FIFO, ...fifo }, cluster: 'prod-east', brokerNames: [] });
   await call(s.admin, 'createTopic', { topic: { name: 'payment-retries', messageType: MessageType.MESSAGE_TYPE_DELAY, ...fifo }, cluster: 'prod-east', brokerNames: [] });
-  await call(s.admin, 'setBrokerPermission', { cluster: 'prod-east', brokerName: 'broker-c', permission: Permission.PERMISSION_READ });
+  await call(s.admin, 'setBrokerPermission', { cluster: 'prod-west', brokerName: 'broker-w2', permission: Permission.PERMISSION_READ });
 
   const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH || tool('chromium'), headless: true, args: CHROMIUM_ARGS });
   try {
@@ -68,7 +68,7 @@ async function main(): Promise<void> {
     await page.getByTestId('live-status').and(page.locator('[data-state="live"]')).waitFor();
     await page.getByTestId('count-instances').and(page.locator('[data-ready="true"]')).waitFor();
     await page.locator('[data-testid="broker-row"][data-broker="prod-west/broker-w2/0"]').waitFor();
-    await page.locator('[data-testid="broker-row"][data-broker="prod-east/broker-c/0"][data-permission="PERMISSION_READ"]').waitFor();
+    await page.locator('[data-testid="broker-row"][data-broker="prod-west/broker-w2/0"][data-permission="PERMISSION_READ"]').waitFor();
     await shoot(page, 'cluster');
 
     await page.goto(`${base}#/topics`);
