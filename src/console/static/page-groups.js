@@ -124,8 +124,9 @@ function renderChart() {
     .filter((g) => store.lagSeries.has(g.name))
     .sort((a, b) => Number(b.totalLag ?? 0) - Number(a.totalLag ?? 0))
     .slice(0, CHART_GROUPS);
+  // In name order, so a group keeps its colour when the ranking changes.
   /** @type {Map<string, {t: number, lag: number}[]>} */
-  const series = new Map(top.map((g) => [g.name, store.lagSeries.get(g.name) ?? []]));
+  const series = new Map(top.map((g) => g.name).sort().map((n) => [n, store.lagSeries.get(n) ?? []]));
   drawLagChart($('lag-chart-box'), $('lag-legend'), series);
   $('lag-caption').textContent = `Total lag of ${
     s.groups.length > top.length ? `the ${top.length} groups lagging most (of ${fmt(s.groups.length)})` : 'every group'
