@@ -1,6 +1,6 @@
 /**
  * The console's JSON gateway: HTTP+JSON in front of this NameServer's own gRPC services, derived from
- * the generated stubs (methods.ts), not written per method.
+ * the descriptor set buf compiles (methods.ts, json.ts), not written per method.
  *
  *   GET  /api/                                  the methods, as JSON
  *   POST /api/<Service>/<Method>                unary (and client-streaming) calls: proto-JSON in and out
@@ -14,8 +14,9 @@
  */
 import type http from 'node:http';
 import * as grpc from '@grpc/grpc-js';
+import type { FileRegistry } from '@bufbuild/protobuf';
 import { isLoopbackPeer } from '../network/auth';
-import { BadRequest, parseRequest } from './json';
+import { BadRequest, loadRegistry, parseRequest, responseJson } from './json';
 import { isAdminWrite, methodTable, type GatewayMethod } from './methods';
 
 /** Trailing metadata of an incomplete Admin write: the encoded response with every broker's result. */
@@ -39,6 +40,8 @@ export interface GatewayOptions {
   unaryTimeoutMs?: number;
   /** Interval of SSE keep-alive comments, milliseconds (default 15 s). */
   keepAliveMs?: number;
+  /** Schemas of the services (default: generated/descriptors.binpb). */
+  registry?: FileRegistry;
 }
 
 /** HTTP status of a gRPC status code (the mapping grpc-gateway uses). */
@@ -117,12 +120,16 @@ function resultsOf(m: GatewayMethod, metadata: grpc.Metadata | undefined): unkno
   const bin = metadata?.get(RESULTS_TRAILER)[0];
   if (!(bin instanceof Buffer)) return undefined;
   try {
-    const json = m.response.toJSON(m.response.decode(bin)) as { results?: unknown };
+    const json = responseJson(m.output, bin) as { results?: unknown };
     return Array.isArray(json.results) ? json.results : undefined;
   } catch {
     return undefined;
   }
 }
+
+/** Messages cross the gateway's channel already encoded (json.ts encodes and decodes them). */
+const serialize = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+const deserialize = (b: Buffer): Buffer => b;
 
 const LOOPBACK_HOST = /^(localhost|[\w-]+\.localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
 
@@ -201,7 +208,7 @@ export class Gateway {
   private readonly keepAliveMs: number;
 
   constructor(private readonly opts: GatewayOptions) {
-    this.methods = methodTable();
+    this.methods = methodTable(opts.registry ?? loadRegistry());
     this.maxBodyBytes = opts.maxBodyBytes ?? 1024 * 1024;
     this.maxStreams = opts.maxStreams ?? 256;
     this.unaryTimeoutMs = opts.unaryTimeoutMs ?? 60_000;
@@ -251,7 +258,7 @@ export class Gateway {
         }
         if (req.method !== 'GET' && req.method !== 'POST') throw new HttpError(405, grpc.status.UNIMPLEMENTED, 'use GET or POST', { allow: 'GET, POST' });
         const text = req.method === 'GET' ? (query.get('body') ?? '') : await this.readJson(req);
-        const message = parseRequest(m.request, text);
+        const message = parseRequest(m.input, text);
         await this.checkWrite(m, req);
         this.stream(m, message, this.metadata(req), res);
         return;
@@ -260,7 +267,7 @@ export class Gateway {
         throw new HttpError(400, grpc.status.INVALID_ARGUMENT, `${m.service}/${m.name} is a streaming method: GET /api/stream/${m.service}/${m.name} (Server-Sent Events)`);
       }
       if (req.method !== 'POST') throw new HttpError(405, grpc.status.UNIMPLEMENTED, 'use POST with a JSON body', { allow: 'POST' });
-      const message = parseRequest(m.request, await this.readJson(req));
+      const message = parseRequest(m.input, await this.readJson(req));
       await this.checkWrite(m, req);
       await this.unary(m, message, this.metadata(req), res);
     } catch (err) {
@@ -307,9 +314,9 @@ export class Gateway {
     const code = await new Promise<grpc.status>((resolve) => {
       this.channel().makeUnaryRequest(
         probe.path,
-        probe.definition.requestSerialize,
-        probe.definition.responseDeserialize,
-        probe.request.fromJSON({}),
+        serialize,
+        deserialize,
+        new Uint8Array(0),
         new grpc.Metadata(),
         { deadline: Date.now() + 5_000 },
         (err) => resolve(err ? err.code : grpc.status.OK),
@@ -321,25 +328,24 @@ export class Gateway {
     return this.adminTokenRequired;
   }
 
-  private unary(m: GatewayMethod, message: unknown, metadata: grpc.Metadata, res: http.ServerResponse): Promise<void> {
+  private unary(m: GatewayMethod, message: Uint8Array, metadata: grpc.Metadata, res: http.ServerResponse): Promise<void> {
     const client = this.channel();
     const options = { deadline: Date.now() + this.unaryTimeoutMs };
-    const { requestSerialize, responseDeserialize } = m.definition;
     return new Promise((resolve) => {
-      const done = (err: grpc.ServiceError | null, value?: unknown) => {
+      const done = (err: grpc.ServiceError | null, value?: Buffer) => {
         this.calls.delete(call);
         if (err) sendJson(res, httpStatusOf(err.code), errorBody(err.code, err.details, resultsOf(m, err.metadata)));
-        else sendJson(res, 200, m.response.toJSON(value));
+        else sendJson(res, 200, responseJson(m.output, value!));
         resolve();
       };
-      let call: grpc.ClientUnaryCall | grpc.ClientWritableStream<unknown>;
+      let call: grpc.ClientUnaryCall | grpc.ClientWritableStream<Uint8Array>;
       if (m.requestStream) {
-        const w = client.makeClientStreamRequest(m.path, requestSerialize, responseDeserialize, metadata, options, done);
+        const w = client.makeClientStreamRequest(m.path, serialize, deserialize, metadata, options, done);
         w.write(message);
         w.end();
         call = w;
       } else {
-        call = client.makeUnaryRequest(m.path, requestSerialize, responseDeserialize, message, metadata, options, done);
+        call = client.makeUnaryRequest(m.path, serialize, deserialize, message, metadata, options, done);
       }
       this.calls.add(call);
       // The browser went away before the answer: cancel the call.
@@ -349,21 +355,20 @@ export class Gateway {
     });
   }
 
-  private stream(m: GatewayMethod, message: unknown, metadata: grpc.Metadata, res: http.ServerResponse): void {
+  private stream(m: GatewayMethod, message: Uint8Array, metadata: grpc.Metadata, res: http.ServerResponse): void {
     if (this.openStreams >= this.maxStreams) {
       throw new HttpError(429, grpc.status.RESOURCE_EXHAUSTED, `the console gateway has ${this.openStreams} streams open (at most ${this.maxStreams})`);
     }
     const client = this.channel();
-    const { requestSerialize, responseDeserialize } = m.definition;
-    let call: grpc.ClientReadableStream<unknown> | grpc.ClientDuplexStream<unknown, unknown>;
+    let call: grpc.ClientReadableStream<Buffer> | grpc.ClientDuplexStream<Uint8Array, Buffer>;
     if (m.requestStream) {
       // The subscription is fixed for the life of the stream; the request side stays open (a watch
       // may end on half-close), and is closed by the cancel when the browser goes away.
-      const d = client.makeBidiStreamRequest(m.path, requestSerialize, responseDeserialize, metadata, {});
+      const d = client.makeBidiStreamRequest(m.path, serialize, deserialize, metadata, {});
       d.write(message);
       call = d;
     } else {
-      call = client.makeServerStreamRequest(m.path, requestSerialize, responseDeserialize, message, metadata, {});
+      call = client.makeServerStreamRequest(m.path, serialize, deserialize, message, metadata, {});
     }
     this.openStreams++;
     this.calls.add(call);
@@ -385,9 +390,9 @@ export class Gateway {
       this.openStreams--;
       this.calls.delete(call);
     };
-    call.on('data', (value: unknown) => {
+    call.on('data', (value: Buffer) => {
       if (res.destroyed) return;
-      const ok = res.write(`data: ${JSON.stringify(m.response.toJSON(value))}\n\n`);
+      const ok = res.write(`data: ${JSON.stringify(responseJson(m.output, value))}\n\n`);
       if (!ok) {
         // Honour the browser's pace: stop reading the gRPC stream (the server then coalesces).
         call.pause();

@@ -3,6 +3,7 @@
  * NameServer only through its own gRPC services (Admin and RouteQuery), over a loopback channel, so
  * every check (validation, tokens, loopback-only writes) applies to it as to any client.
  *
+ *   /                  redirects to /console/
  *   /console/          the page (static HTML, CSS and browser JavaScript from ./static)
  *   /api/...           the JSON gateway derived from the proto (gateway.ts)
  *
@@ -34,6 +35,13 @@ export function createConsole(opts: ConsoleOptions): HttpRoute {
     const pathname = q < 0 ? raw : raw.slice(0, q);
     const search = q < 0 ? '' : raw.slice(q);
     const isApi = pathname === '/api' || pathname.startsWith('/api/');
+    if (pathname === '/' && (req.method === 'GET' || req.method === 'HEAD')) {
+      // The port's front page is the console. Relative, so it also works under a proxy's path prefix;
+      // temporary (302), so browsers do not remember it once the console is turned off.
+      res.writeHead(302, { location: `console/${search}`, 'content-type': 'text/plain' });
+      res.end('see console/\n');
+      return true;
+    }
     if (!isApi && pathname !== '/console' && !pathname.startsWith('/console/')) return false;
     // Close the gateway's channel with the HTTP server that carries it (server.ts owns that server).
     const server = (req.socket as { server?: EventEmitter }).server;

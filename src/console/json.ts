@@ -1,87 +1,109 @@
 /**
- * Proto-JSON in and out of the gateway through the generated `fromJSON`/`toJSON`. The generated
- * `fromJSON` is lenient (unknown fields are dropped, "abc" becomes NaN, an unknown enum name becomes
- * UNRECOGNIZED); the gateway must not turn a typo into a different request, so it converts back with
- * `toJSON` and refuses, naming the field, whatever did not survive the round trip. This needs no
- * knowledge of any message: it compares the caller's JSON with the message's own JSON.
+ * Proto-JSON in and out of the gateway with @bufbuild/protobuf's canonical codec, driven by the
+ * descriptor set buf compiles (generated/descriptors.binpb): requests are parsed strictly (unknown
+ * fields, unknown enum names, wrong types and out-of-range numbers are refused) and encoded to the
+ * wire format; responses are decoded from the wire and written as canonical proto3 JSON (camelCase
+ * names, enum names, 64-bit integers as strings, default values omitted).
+ *
+ * The codec names the offending field by its type ("TopicConfig.read_queue_nums"); an operator
+ * wants to know where in *their* request it is, so when a request fails, `locate` walks the request
+ * alongside the schema and asks the same codec about each field, to report the path from the root
+ * ("topic.read_queue_nums"). Every rule is the codec's; the walk only finds where it applied.
  */
-import type { MessageFns } from './methods';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import {
+  createFileRegistry,
+  fromBinary,
+  fromJson,
+  toBinary,
+  toJson,
+  type DescField,
+  type DescMessage,
+  type FileRegistry,
+  type JsonValue,
+} from '@bufbuild/protobuf';
+import { FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
 
 /** A request the gateway refuses before calling the server (HTTP 400, INVALID_ARGUMENT). */
 export class BadRequest extends Error {}
 
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
+/** generated/descriptors.binpb, found from src/console and from a compiled dist/src/console. */
+export function descriptorSetPath(): string {
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    try {
+      readFileSync(path.join(dir, 'package.json'));
+      return path.join(dir, 'generated', 'descriptors.binpb');
+    } catch {
+      if (path.dirname(dir) === dir) throw new Error(`console: no package.json above ${__dirname} (looking for generated/descriptors.binpb)`);
+    }
+  }
 }
 
-/** Values proto-JSON may omit: a field set to one of these is legitimately absent after the round trip. */
-function isDefault(v: unknown): boolean {
-  if (v === null || v === 0 || v === '' || v === false || v === '0') return true;
-  if (typeof v === 'string') return /^[A-Z0-9_]+_UNSPECIFIED$/.test(v);
-  if (Array.isArray(v)) return v.length === 0;
-  if (isPlainObject(v)) return Object.values(v).every(isDefault);
-  return false;
+/** The schemas of every message and service in a serialized FileDescriptorSet. */
+export function loadRegistry(set: Uint8Array = readFileSync(descriptorSetPath())): FileRegistry {
+  return createFileRegistry(fromBinary(FileDescriptorSetSchema, set));
 }
 
-const camel = (s: string) => s.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
-const kind = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'a list' : isPlainObject(v) ? 'an object' : `a ${typeof v}`);
-const where = (path: string) => (path ? `field "${path}"` : 'the request');
+type JsonObject = { [k: string]: JsonValue };
+const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
+const kind = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'a list' : isObject(v) ? 'an object' : `a ${typeof v}`);
+
+/** The codec's reason without its "cannot decode field x.y.Z.f from JSON:" preamble. */
+function reasonOf(err: unknown): string {
+  const m = err instanceof Error ? err.message : String(err);
+  const enumValue = /^cannot decode enum ([\w.]+) from JSON: (.*)$/s.exec(m);
+  if (enumValue) return `unknown enum value ${enumValue[2]} (not a value of ${enumValue[1]})`;
+  const message = /^cannot decode message ([\w.]+) from JSON: (.*)$/s.exec(m);
+  if (message && !/^key /.test(message[2]!)) return `expected an object (${message[1]}), got ${message[2]}`;
+  return m.replace(/^cannot decode (field|message) [\w.]+ from JSON: /, '');
+}
+
+function fieldOf(schema: DescMessage, key: string): DescField | undefined {
+  return schema.fields.find((f) => f.name === key || f.jsonName === key);
+}
+
+/** Where in `json` (a request of `schema`) the codec's rules fail, as a sentence naming the path. */
+function locate(schema: DescMessage, json: JsonObject, at: string): string | undefined {
+  for (const [key, value] of Object.entries(json)) {
+    const here = at ? `${at}.${key}` : key;
+    const field = fieldOf(schema, key);
+    if (!field) return `unknown field "${here}"`;
+    let reason: string;
+    try {
+      fromJson(schema, { [key]: value });
+      continue;
+    } catch (err) {
+      reason = reasonOf(err);
+    }
+    // Look deeper where the field holds messages, for the innermost field at fault.
+    if (field.fieldKind === 'message' && isObject(value)) {
+      const inner = locate(field.message, value, here);
+      if (inner) return inner;
+    } else if (field.fieldKind === 'list' && field.listKind === 'message' && Array.isArray(value)) {
+      for (const [i, item] of value.entries()) {
+        if (!isObject(item)) continue;
+        const inner = locate(field.message, item, `${here}[${i}]`);
+        if (inner) return inner;
+      }
+    } else if (field.fieldKind === 'map' && field.mapKind === 'message' && isObject(value)) {
+      for (const [k, item] of Object.entries(value)) {
+        if (!isObject(item)) continue;
+        const inner = locate(field.message, item, `${here}[${JSON.stringify(k)}]`);
+        if (inner) return inner;
+      }
+    }
+    return `field "${here}": ${reason}`;
+  }
+  return undefined;
+}
 
 /**
- * `output` is the message's JSON (defaults omitted), `message` the message itself (ts-proto fills every
- * field, so it tells a field that exists but lost its value from a field that does not exist).
+ * Parse a request body (a JSON text; empty means `{}`) into the wire encoding of `schema`, strictly.
+ * Accepts proto field names or JSON (camelCase) names, enum names or numbers, 64-bit integers as
+ * numbers or strings, as proto3 JSON does.
  */
-function compare(input: unknown, output: unknown, message: unknown, path: string): void {
-  if (input === null || input === undefined) return;
-  if (isPlainObject(input)) {
-    if (output === undefined && isPlainObject(message)) output = {};
-    if (!isPlainObject(output)) throw new BadRequest(`${where(path)}: expected ${kind(output ?? message)}, got an object`);
-    const msg = isPlainObject(message) ? message : {};
-    for (const [k, v] of Object.entries(input)) {
-      const name: string = k in output || k in msg ? k : camel(k);
-      const sub = path ? `${path}.${k}` : k;
-      if (!(name in output)) {
-        if (isDefault(v)) continue;
-        if (!(name in msg)) throw new BadRequest(`unknown field "${sub}"`);
-      }
-      compare(v, output[name], msg[name], sub);
-    }
-    return;
-  }
-  if (Array.isArray(input)) {
-    if (input.length === 0) return;
-    if (!Array.isArray(output)) throw new BadRequest(`${where(path)}: expected ${kind(output ?? message)}, got a list`);
-    if (output.length !== input.length) throw new BadRequest(`${where(path)}: invalid list`);
-    const msgs = Array.isArray(message) ? message : [];
-    input.forEach((v, i) => compare(v, output[i], msgs[i], `${path}[${i}]`));
-    return;
-  }
-  // A scalar.
-  if (output === 'UNRECOGNIZED') throw new BadRequest(`${where(path)}: unknown enum value ${JSON.stringify(input)}`);
-  if (isPlainObject(output) || Array.isArray(output) || isPlainObject(message) || Array.isArray(message)) {
-    throw new BadRequest(`${where(path)}: expected ${kind(output ?? message)}, got ${kind(input)}`);
-  }
-  if (output === undefined) {
-    if (isDefault(input)) return;
-    throw new BadRequest(`${where(path)}: invalid value ${JSON.stringify(input)}`);
-  }
-  if (typeof output === 'number') {
-    if (!Number.isFinite(output)) throw new BadRequest(`${where(path)}: not a number: ${JSON.stringify(input)}`);
-    if (typeof input === 'boolean') throw new BadRequest(`${where(path)}: expected a number, got a boolean`);
-    if (Number(input) !== output) throw new BadRequest(`${where(path)}: expected an integer, got ${JSON.stringify(input)}`);
-    return;
-  }
-  if (typeof output === 'boolean') {
-    if (typeof input !== 'boolean') throw new BadRequest(`${where(path)}: expected true or false, got ${JSON.stringify(input)}`);
-    return;
-  }
-  if (typeof output === 'string' && typeof input === 'boolean') {
-    throw new BadRequest(`${where(path)}: expected a string, got a boolean`);
-  }
-}
-
-/** Parse a request body (a JSON text; empty means `{}`) into a message, strictly. */
-export function parseRequest(fns: MessageFns, text: string): unknown {
+export function parseRequest(schema: DescMessage, text: string): Uint8Array {
   let input: unknown;
   if (text.trim() === '') input = {};
   else {
@@ -91,16 +113,22 @@ export function parseRequest(fns: MessageFns, text: string): unknown {
       throw new BadRequest(`the request body is not valid JSON: ${(err as Error).message}`);
     }
   }
-  if (!isPlainObject(input)) throw new BadRequest(`the request body must be a JSON object, not ${kind(input)}`);
+  if (!isObject(input)) throw new BadRequest(`the request body must be a JSON object, not ${kind(input)}`);
   try {
-    const message = fns.fromJSON(input);
-    compare(input, fns.toJSON(message), message, '');
-    fns.encode(message).finish(); // out-of-range numbers ("invalid uint32: -1") fail here, not in grpc-js
-    return message;
+    return toBinary(schema, fromJson(schema, input));
   } catch (err) {
-    if (err instanceof BadRequest) throw err;
-    // fromJSON on a shape it cannot read, a value out of range, or nesting too deep to walk.
-    const detail = err instanceof RangeError && /call stack/i.test(err.message) ? 'nested too deeply' : (err as Error).message;
-    throw new BadRequest(`the request body does not match the request message: ${detail}`);
+    const detail = err instanceof RangeError && /call stack/i.test(err.message) ? 'nested too deeply' : undefined;
+    let where: string | undefined;
+    try {
+      where = detail ? undefined : locate(schema, input, '');
+    } catch {
+      where = undefined;
+    }
+    throw new BadRequest(where ?? `the request body does not match ${schema.typeName}: ${detail ?? reasonOf(err)}`);
   }
+}
+
+/** A response in the wire format, as canonical proto3 JSON. */
+export function responseJson(schema: DescMessage, bytes: Uint8Array): JsonValue {
+  return toJson(schema, fromBinary(schema, bytes));
 }

@@ -1,25 +1,10 @@
 /**
- * The console gateway's method table, derived from the generated stubs: every method of every service
- * definition exported by the given modules (AdminService, RouteQueryService), with the message
- * functions (`fromJSON`/`toJSON`/`encode`/`decode`) of its request and response. Nothing here names a
- * method: an RPC added to the proto (and regenerated) appears in the gateway as it is.
- *
- * Request and response messages are found by buf's STANDARD naming rules, which `buf lint` enforces on
- * this contract (RPC_REQUEST_STANDARD_NAME, RPC_RESPONSE_STANDARD_NAME): `<Method>Request` and
- * `<Method>Response`, or `<Service><Method>Request` / `<Service><Method>Response`, exported by the same
- * generated module as the service.
+ * The console gateway's method table, derived from the descriptor set buf compiles
+ * (generated/descriptors.binpb): every method of the services the console exposes, with the schemas of
+ * its request and response. Nothing here names a method: an RPC added to the proto (and regenerated)
+ * appears in the gateway as it is.
  */
-import type { MethodDefinition } from '@grpc/grpc-js';
-import * as adminModule from '../../generated/nameserver/v1/admin';
-import * as routeQueryModule from '../../generated/nameserver/v1/route_query';
-
-/** The generated functions of one message type (ts-proto's MessageFns, as the gateway uses them). */
-export interface MessageFns {
-  encode(message: unknown): { finish(): Uint8Array };
-  decode(input: Uint8Array): unknown;
-  fromJSON(object: unknown): unknown;
-  toJSON(message: unknown): unknown;
-}
+import type { DescMessage, FileRegistry } from '@bufbuild/protobuf';
 
 /** One RPC reachable through the gateway. */
 export interface GatewayMethod {
@@ -31,80 +16,34 @@ export interface GatewayMethod {
   path: string;
   requestStream: boolean;
   responseStream: boolean;
-  /** Serializers of the generated service definition. */
-  definition: MethodDefinition<unknown, unknown>;
-  request: MessageFns;
-  response: MessageFns;
+  /** Schema of the request message. */
+  input: DescMessage;
+  /** Schema of the response message. */
+  output: DescMessage;
 }
 
 /** The services the console exposes: the console-facing and the client-facing ones (not BrokerRegistry). */
-export const CONSOLE_MODULES: readonly Record<string, unknown>[] = [adminModule, routeQueryModule];
-
-function isMessageFns(v: unknown): v is MessageFns {
-  if (typeof v !== 'object' || v === null) return false;
-  const o = v as Record<string, unknown>;
-  return ['encode', 'decode', 'fromJSON', 'toJSON'].every((k) => typeof o[k] === 'function');
-}
-
-function isMethodDefinition(v: unknown): v is MethodDefinition<unknown, unknown> {
-  if (typeof v !== 'object' || v === null) return false;
-  const o = v as Record<string, unknown>;
-  return (
-    typeof o.path === 'string' &&
-    /^\/[\w.]+\/\w+$/.test(o.path) &&
-    typeof o.requestStream === 'boolean' &&
-    typeof o.responseStream === 'boolean' &&
-    typeof o.requestSerialize === 'function' &&
-    typeof o.responseDeserialize === 'function'
-  );
-}
-
-/** A grpc-js service definition: an object whose every entry is a method definition. */
-function isServiceDefinition(v: unknown): v is Record<string, MethodDefinition<unknown, unknown>> {
-  if (typeof v !== 'object' || v === null) return false;
-  const entries = Object.values(v);
-  return entries.length > 0 && entries.every(isMethodDefinition);
-}
-
-/** "/nameserver.v1.Admin/GetClusterInfo" → ["Admin", "GetClusterInfo"]. */
-export function splitPath(path: string): [service: string, method: string] {
-  const [, full = '', method = ''] = path.split('/');
-  return [full.slice(full.lastIndexOf('.') + 1), method];
-}
+export const CONSOLE_SERVICES: readonly string[] = ['nameserver.v1.Admin', 'nameserver.v1.RouteQuery'];
 
 /**
- * Build the table, keyed "Service/Method". Throws when a method's messages cannot be found (a proto
- * that broke the naming rules): better a console that refuses to start than one missing a method.
+ * Build the table, keyed "Service/Method". Throws when a service is not in the descriptor set: better
+ * a console that refuses to start than one missing a service.
  */
-export function methodTable(modules: readonly Record<string, unknown>[] = CONSOLE_MODULES): Map<string, GatewayMethod> {
+export function methodTable(registry: FileRegistry, services: readonly string[] = CONSOLE_SERVICES): Map<string, GatewayMethod> {
   const table = new Map<string, GatewayMethod>();
-  for (const mod of modules) {
-    const find = (names: string[]): MessageFns | undefined => {
-      for (const n of names) {
-        for (const m of [mod, ...modules]) if (isMessageFns(m[n])) return m[n] as MessageFns;
-      }
-      return undefined;
-    };
-    for (const [exportName, value] of Object.entries(mod)) {
-      if (!exportName.endsWith('Service') || !isServiceDefinition(value)) continue;
-      for (const definition of Object.values(value)) {
-        const [service, name] = splitPath(definition.path);
-        const request = find([`${name}Request`, `${service}${name}Request`]);
-        const response = find([`${name}Response`, `${service}${name}Response`]);
-        if (!request || !response) {
-          throw new Error(`console gateway: no generated ${name}Request/${name}Response for ${definition.path}`);
-        }
-        table.set(`${service}/${name}`, {
-          service,
-          name,
-          path: definition.path,
-          requestStream: definition.requestStream,
-          responseStream: definition.responseStream,
-          definition,
-          request,
-          response,
-        });
-      }
+  for (const typeName of services) {
+    const service = registry.getService(typeName);
+    if (!service) throw new Error(`console gateway: the descriptor set has no service ${typeName} (run npm run generate)`);
+    for (const m of service.methods) {
+      table.set(`${service.name}/${m.name}`, {
+        service: service.name,
+        name: m.name,
+        path: `/${service.typeName}/${m.name}`,
+        requestStream: m.methodKind === 'client_streaming' || m.methodKind === 'bidi_streaming',
+        responseStream: m.methodKind === 'server_streaming' || m.methodKind === 'bidi_streaming',
+        input: m.input,
+        output: m.output,
+      });
     }
   }
   return table;

@@ -12,6 +12,9 @@ import { after, before, describe, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { AdminService } from '../../generated/nameserver/v1/admin';
 import { RouteQueryService } from '../../generated/nameserver/v1/route_query';
+import { create, toBinary } from '@bufbuild/protobuf';
+import { FileDescriptorProtoSchema, FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
+import { loadRegistry } from '../../src/console/json';
 import { methodTable } from '../../src/console/methods';
 import { FakeBroker } from '../fixtures/fake-broker';
 import { topic } from '../fixtures/reports';
@@ -55,41 +58,44 @@ async function until(cond: () => boolean, what: string, timeoutMs = 5_000): Prom
   }
 }
 
-test('the method table is derived from the generated service definitions: every RPC, nothing else', () => {
-  const table = methodTable();
+test('the method table is derived from the descriptor set: every RPC of Admin and RouteQuery, as the stubs have them', () => {
+  const table = methodTable(loadRegistry());
   const expected = [...Object.values(AdminService), ...Object.values(RouteQueryService)].map((d) => d.path).sort();
   assert.deepEqual([...table.values()].map((m) => m.path).sort(), expected);
   const watch = table.get('RouteQuery/WatchRoutes')!;
   assert.equal(watch.requestStream, true);
   assert.equal(watch.responseStream, true);
+  assert.equal(watch.input.typeName, 'nameserver.v1.WatchRoutesRequest');
   assert.equal(table.get('Admin/WatchCluster')!.responseStream, true);
   assert.equal(table.get('Admin/GetClusterInfo')!.responseStream, false);
+  assert.equal(table.get('Admin/GetClusterInfo')!.output.typeName, 'nameserver.v1.GetClusterInfoResponse');
   assert.equal([...table.keys()].some((k) => k.startsWith('BrokerRegistry/')), false);
 });
 
-test('an RPC added to a service appears in the table with no code change; one without its messages stops the start', () => {
-  const fns = { encode: () => ({ finish: () => new Uint8Array() }), decode: () => ({}), fromJSON: () => ({}), toJSON: () => ({}) };
-  const method = (path: string, responseStream = false) => ({
-    path,
-    requestStream: false,
-    responseStream,
-    requestSerialize: () => Buffer.alloc(0),
-    requestDeserialize: () => ({}),
-    responseSerialize: () => Buffer.alloc(0),
-    responseDeserialize: () => ({}),
+test('an RPC added to a service appears in the table with no code change; a missing service stops the start', () => {
+  // A descriptor set of its own: service x.v1.Foo with a unary and a server-streaming method.
+  const msg = (name: string) => ({ name, field: [{ name: 'id', number: 1, type: 9, label: 1, jsonName: 'id' }] });
+  const file = create(FileDescriptorProtoSchema, {
+    name: 'x/v1/foo.proto',
+    package: 'x.v1',
+    syntax: 'proto3',
+    messageType: [msg('DoThingRequest'), msg('DoThingResponse'), msg('WatchThingsRequest'), msg('WatchThingsResponse')],
+    service: [
+      {
+        name: 'Foo',
+        method: [
+          { name: 'DoThing', inputType: '.x.v1.DoThingRequest', outputType: '.x.v1.DoThingResponse' },
+          { name: 'WatchThings', inputType: '.x.v1.WatchThingsRequest', outputType: '.x.v1.WatchThingsResponse', serverStreaming: true },
+        ],
+      },
+    ],
   });
-  const mod = {
-    FooService: { doThing: method('/x.v1.Foo/DoThing'), watchThings: method('/x.v1.Foo/WatchThings', true) },
-    DoThingRequest: fns,
-    DoThingResponse: fns,
-    FooWatchThingsRequest: fns, // the <Service><Method>Request form
-    FooWatchThingsResponse: fns,
-    NotAService: { a: 1 },
-  };
-  const table = methodTable([mod]);
+  const set = toBinary(FileDescriptorSetSchema, create(FileDescriptorSetSchema, { file: [file] }));
+  const table = methodTable(loadRegistry(set), ['x.v1.Foo']);
   assert.deepEqual([...table.keys()].sort(), ['Foo/DoThing', 'Foo/WatchThings']);
   assert.equal(table.get('Foo/WatchThings')!.responseStream, true);
-  assert.throws(() => methodTable([{ ...mod, DoThingResponse: undefined }]), /no generated DoThingRequest\/DoThingResponse for \/x\.v1\.Foo\/DoThing/);
+  assert.equal(table.get('Foo/DoThing')!.path, '/x.v1.Foo/DoThing');
+  assert.throws(() => methodTable(loadRegistry(set), ['x.v1.Foo', 'x.v1.Bar']), /the descriptor set has no service x\.v1\.Bar/);
 });
 
 test('the page’s browser JavaScript type-checks (tsc -p src/console/static)', () => {
@@ -148,6 +154,13 @@ describe('console gateway', () => {
     const empty = await post(base, '/api/Admin/GetClusterInfo', '');
     assert.equal(empty.status, 200);
     assert.equal(empty.body.serverId, s.server.serverId);
+    // Canonical proto3 JSON (@bufbuild/protobuf's codec): 64-bit integers as strings, enums by name.
+    const info = await call(s.admin, 'getClusterInfo', {});
+    assert.equal(empty.body.startedAtMs, String(info.startedAtMs));
+    const brokers = await post(base, '/api/Admin/ListBrokers', '{"pageSize":"1"}');
+    assert.equal(brokers.body.brokers.length, 1, '64-bit and 32-bit integers may come as strings');
+    assert.equal(brokers.body.brokers[0].permission, 'PERMISSION_READ_WRITE');
+    assert.match(brokers.body.brokers[0].lastSeenAtMs, /^\d+$/);
   });
 
   test('a gRPC error becomes its HTTP status and {code, codeName, message}', async () => {
@@ -175,14 +188,20 @@ describe('console gateway', () => {
       ['/api/RouteQuery/GetRoute', '[1,2]', /must be a JSON object/],
       ['/api/RouteQuery/GetRoute', '{"topik":"x"}', /unknown field "topik"/],
       ['/api/Admin/CreateTopic', '{"topic":{"name":"x","colour":"red"},"cluster":"c1"}', /unknown field "topic\.colour"/],
-      ['/api/Admin/ListBrokers', '{"page_size":true}', /field "page_size": expected a number/],
-      ['/api/stream/RouteQuery/WatchRoutes', '{"all_topics":"yes"}', /field "all_topics": expected true or false/],
-      ['/api/Admin/CreateTopic', '{"topic":{"name":"x","permission":"PERMISSION_RW"},"cluster":"c1"}', /topic\.permission.*unknown enum value/],
-      ['/api/Admin/CreateTopic', '{"topic":{"name":"x","read_queue_nums":"many"},"cluster":"c1"}', /topic\.read_queue_nums.*not a number/],
-      ['/api/Admin/CreateTopic', '{"topic":{"name":"x","read_queue_nums":-1},"cluster":"c1"}', /invalid uint32/],
-      ['/api/Admin/CreateTopic', '{"topic":"x"}', /field "topic": expected an object/],
-      ['/api/RouteQuery/GetRoutes', '{"topics":"x"}', /field "topics": expected a list, got a string/],
-      ['/api/Admin/CreateTopic', '{"topic":{"name":"x","attributes":[1]},"cluster":"c1"}', /field "topic\.attributes": expected an object, got a list/],
+      ['/api/Admin/ListBrokers', '{"page_size":true}', /field "page_size": expected number \(uint32\), got true/],
+      ['/api/stream/RouteQuery/WatchRoutes', '{"all_topics":"yes"}', /field "all_topics": expected boolean, got "yes"/],
+      ['/api/Admin/CreateTopic', '{"topic":{"name":"x","permission":"PERMISSION_RW"},"cluster":"c1"}', /field "topic\.permission": unknown enum value "PERMISSION_RW" \(not a value of nameserver\.v1\.Permission\)/],
+      ['/api/Admin/CreateTopic', '{"topic":{"name":"x","read_queue_nums":"many"},"cluster":"c1"}', /field "topic\.read_queue_nums": expected number \(uint32\), got "many"/],
+      ['/api/Admin/CreateTopic', '{"topic":{"name":"x","read_queue_nums":-1},"cluster":"c1"}', /field "topic\.read_queue_nums": .*-1 out of range/],
+      ['/api/Admin/CreateTopic', '{"topic":"x"}', /field "topic": expected an object \(nameserver\.v1\.TopicConfig\), got "x"/],
+      ['/api/RouteQuery/GetRoutes', '{"topics":"x"}', /field "topics": expected Array, got "x"/],
+      ['/api/Admin/CreateTopic', '{"topic":{"name":"x","attributes":[1]},"cluster":"c1"}', /field "topic\.attributes": expected object, got Array/],
+      ['/api/Admin/CreateTopic', '{"topic":{"name":"x","read_queue_nums":1.5},"cluster":"c1"}', /field "topic\.read_queue_nums": expected number \(uint32\), got 1\.5/],
+      [
+        '/api/Admin/CreateGroup',
+        '{"group":{"name":"g","subscriptions":[{"topic":"a"},{"topic":"b","filterType":"SQL9"}]},"cluster":"c1"}',
+        /field "group\.subscriptions\[1\]\.filterType": unknown enum value "SQL9"/,
+      ],
     ];
     for (const [path, body, message] of cases) {
       const r = await post(base, path, body);
@@ -313,7 +332,7 @@ describe('console gateway', () => {
     assert.match(page.headers.get('content-type')!, /^text\/html/);
     assert.match(page.headers.get('content-security-policy')!, /script-src 'self'/);
     assert.match(await page.text(), /<script type="module" src="app.js">/);
-    for (const asset of ['app.js', 'api.js', 'chart.js', 'console.css']) assert.equal((await fetch(`${base}/console/${asset}`)).status, 200, asset);
+    for (const asset of ['app.js', 'api.js', 'chart.js', 'dom.js', 'table.js', 'store.js', 'writes.js', 'forms.js', 'page-cluster.js', 'page-topics.js', 'page-groups.js', 'page-instances.js', 'console.css']) assert.equal((await fetch(`${base}/console/${asset}`)).status, 200, asset);
     for (const missing of ['/console/nope.js', '/console/..%2F..%2Fpackage.json', '/console/tsconfig.json']) {
       assert.equal((await fetch(`${base}${missing}`)).status, 404, missing);
     }

@@ -6,8 +6,8 @@
 
 const SVG = 'http://www.w3.org/2000/svg';
 export const COLORS = ['#1f5fbf', '#c2410c', '#15803d', '#7e22ce', '#b91c1c', '#0e7490', '#a16207', '#be185d'];
-const W = 720;
-const H = 240;
+const W = 1240;
+const H = 230;
 const M = { left: 64, right: 16, top: 14, bottom: 28 };
 
 /**
@@ -100,7 +100,7 @@ export function drawLagChart(box, legend, series) {
     const li = document.createElement('li');
     const swatch = svgEl('svg', { viewBox: '0 0 12 12', 'aria-hidden': 'true' });
     swatch.append(svgEl('rect', { width: 12, height: 12, fill: color }));
-    li.append(swatch, `${name}: ${points.at(-1)?.lag ?? 0}`);
+    li.append(swatch, `${name}: ${(points.at(-1)?.lag ?? 0).toLocaleString('en-US')}`);
     legend.append(li);
   });
   box.replaceChildren(svg);
