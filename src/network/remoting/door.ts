@@ -5,6 +5,7 @@
  * Limits of its own: frame size, open connections, requests per second per peer host, and unanswered
  * bytes per connection (a peer that stops reading stops being read).
  */
+import { EventEmitter } from 'node:events';
 import type net from 'node:net';
 import { log } from '../../log';
 import { LimitExceeded } from '../../metadata/errors';
@@ -26,8 +27,13 @@ export interface DoorLimits {
   peerRequestsPerSecond: number;
 }
 
+/** Events: a connection closed and its brokers were handled. */
+export interface DoorEvents {
+  closed: [conn: ConnectionRef];
+}
+
 /** See the module comment. */
-export class RemotingDoor {
+export class RemotingDoor extends EventEmitter<DoorEvents> {
   private readonly sockets = new Set<net.Socket>();
   private readonly limiter: PeerRateLimiter;
   private nextId = 1;
@@ -39,6 +45,7 @@ export class RemotingDoor {
     private readonly limits: DoorLimits,
     private readonly serverId: string,
   ) {
+    super();
     this.limiter = new PeerRateLimiter(limits.peerRequestsPerSecond);
   }
 
@@ -84,6 +91,7 @@ export class RemotingDoor {
     socket.once('close', () => {
       this.sockets.delete(socket);
       this.door.brokers.connectionClosed(conn);
+      this.emit('closed', conn);
     });
     socket.resume();
   }
