@@ -63,6 +63,14 @@ export interface Config {
   console: boolean;
   /** Other NameServer replicas (comma-separated host:port) that CheckReplicas compares with by default. */
   peers: string;
+  /** Most open RocketMQ remoting connections on the shared port (0: the remoting door is off). */
+  remotingMaxConnections: number;
+  /** Largest remoting frame accepted, in bytes (a larger one closes its connection). */
+  remotingMaxFrameBytes: number;
+  /** Remoting requests per second allowed from one client host (0: unlimited). */
+  remotingPeerRequestsPerSecond: number;
+  /** A RocketMQ broker that neither re-registers nor heartbeats for this long is removed (unless it sets its own timeout). */
+  remotingBrokerExpiryMs: number;
   /** PEM certificate chain file: serve TLS when set (with tlsKeyFile). */
   tlsCertFile: string;
   /** PEM private key file of tlsCertFile. */
@@ -102,6 +110,10 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   httpListen: '',
   console: false,
   peers: '',
+  remotingMaxConnections: 10_000,
+  remotingMaxFrameBytes: 64 * 1024 * 1024,
+  remotingPeerRequestsPerSecond: 0,
+  remotingBrokerExpiryMs: 45_000,
   tlsCertFile: '',
   tlsKeyFile: '',
   tlsClientCaFile: '',

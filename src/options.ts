@@ -50,6 +50,10 @@ const SPECS: Spec[] = [
   { key: 'httpListen', flag: '--http-listen <host:port>', env: 'NAMESERVER_HTTP_LISTEN', help: 'operations HTTP server: /metrics (Prometheus), /readyz (empty: off)' },
   { key: 'console', flag: '--console', env: 'NAMESERVER_CONSOLE', help: 'serve the web console on the operations HTTP port (needs an HTTP listen address)' },
   { key: 'peers', flag: '--peers <host:port,...>', env: 'NAMESERVER_PEERS', help: 'other replicas CheckReplicas compares with by default' },
+  { key: 'remotingMaxConnections', flag: '--remoting-max-connections <n>', env: 'NAMESERVER_REMOTING_MAX_CONNECTIONS', help: 'most open RocketMQ remoting connections on the listen port (0: remoting off)' },
+  { key: 'remotingMaxFrameBytes', flag: '--remoting-max-frame-bytes <n>', env: 'NAMESERVER_REMOTING_MAX_FRAME_BYTES', help: 'largest RocketMQ remoting frame accepted (a larger one closes its connection)' },
+  { key: 'remotingPeerRequestsPerSecond', flag: '--remoting-peer-requests-per-second <n>', env: 'NAMESERVER_REMOTING_PEER_REQUESTS_PER_SECOND', help: 'remoting requests per second allowed from one client host, burst twice that (0: unlimited)' },
+  { key: 'remotingBrokerExpiryMs', flag: '--remoting-broker-expiry-ms <ms>', env: 'NAMESERVER_REMOTING_BROKER_EXPIRY_MS', help: 'a RocketMQ broker that neither re-registers nor heartbeats for this long is removed (its connection closing removes it at once)' },
   { key: 'tlsCertFile', flag: '--tls-cert <file>', env: 'NAMESERVER_TLS_CERT', help: 'PEM certificate chain: serve TLS' },
   { key: 'tlsKeyFile', flag: '--tls-key <file>', env: 'NAMESERVER_TLS_KEY', help: 'PEM private key of --tls-cert' },
   { key: 'tlsClientCaFile', flag: '--tls-client-ca <file>', env: 'NAMESERVER_TLS_CLIENT_CA', help: 'PEM CA bundle: require client certificates it signed (mutual TLS)' },
@@ -128,6 +132,11 @@ function checkConsistency(c: Config): void {
   if (c.maxSubscriptionsPerConnection < 1) throw new ConfigError('--max-subscriptions-per-connection must be at least 1');
   if (c.maxSubscriptions < 1) throw new ConfigError('--max-subscriptions must be at least 1');
   if (c.maxStalledStreamsPerConnection < 1) throw new ConfigError('--max-stalled-streams-per-connection must be at least 1');
+  // Frames stay below 0x16000000 bytes, so a first byte of 0x16 (TLS) or 'P' (HTTP/2) is never remoting.
+  if (c.remotingMaxFrameBytes < 64 * 1024 || c.remotingMaxFrameBytes > 256 * 1024 * 1024) throw new ConfigError('--remoting-max-frame-bytes must lie between 65536 and 268435456');
+  if (c.remotingBrokerExpiryMs < c.minLeaseTtlMs || c.remotingBrokerExpiryMs > c.maxLeaseTtlMs) {
+    throw new ConfigError(`--remoting-broker-expiry-ms (${c.remotingBrokerExpiryMs}) must lie between --min-lease-ttl-ms and --max-lease-ttl-ms`);
+  }
   if (Boolean(c.tlsCertFile) !== Boolean(c.tlsKeyFile)) throw new ConfigError('TLS needs both --tls-cert and --tls-key');
   if (c.tlsClientCaFile && !c.tlsCertFile) throw new ConfigError('--tls-client-ca needs --tls-cert and --tls-key');
   for (const f of ['tlsCertFile', 'tlsKeyFile', 'tlsClientCaFile'] as const) {
