@@ -60,5 +60,5 @@ HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 \
 
 # node itself is PID 1 (no npm or tsx CLI in between), so SIGTERM reaches the server's handler,
 # which flips health to NOT_SERVING, ends streams and stops within --shutdown-grace-ms.
-ENTRYPOINT ["node", "--import", "tsx", "src/main.ts"]
+ENTRYPOINT ["node", "--import", "tsx", "src/server/main.ts"]
 CMD []

@@ -9,12 +9,12 @@
  */
 import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
-import { DEFAULT_CONFIG } from '../../src/config';
+import { DEFAULT_CONFIG } from '../../src/server/config';
 
 const response = readFileSync(process.argv[2]!);
 const identity = (b: Buffer) => b;
 
-// The options NameServer's constructor (src/server.ts) gives grpc.Server, with the default config.
+// The options NameServer's constructor (src/server/server.ts) gives grpc.Server, with the default config.
 const server = new grpc.Server({
   'grpc.max_receive_message_length': DEFAULT_CONFIG.maxMessageBytes,
   'grpc.max_send_message_length': DEFAULT_CONFIG.maxMessageBytes,

@@ -1,6 +1,6 @@
 /**
  * Part 1, GetRoute throughput: h2load (one thread, 8 connections × 32 streams) against
- *   (a) the NameServer (src/main.ts, own process) serving a realistic route: 8 replica sets × 2
+ *   (a) the NameServer (src/server/main.ts, own process) serving a realistic route: 8 replica sets × 2
  *       replicas registered over BrokerRegistry, 10 topics in total;
  *   (b) the framework's ceiling: ceiling-server.ts answering the same response bytes from a constant;
  *   (c) etcd: serializable Range of one key whose value has the same size (it is those bytes);

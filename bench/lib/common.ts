@@ -203,7 +203,7 @@ export function waitForLine(child: ChildProcess, re: RegExp, timeoutMs = 60_000,
   });
 }
 
-/** A NameServer (src/main.ts) in its own process. */
+/** A NameServer (src/server/main.ts) in its own process. */
 export interface NsProcess {
   child: ChildProcess;
   port: number;
@@ -212,11 +212,11 @@ export interface NsProcess {
 }
 
 /**
- * Start `node [flags] --import tsx src/main.ts --listen 127.0.0.1:0 --warmup-ms 0 [args]` with
+ * Start `node [flags] --import tsx src/server/main.ts --listen 127.0.0.1:0 --warmup-ms 0 [args]` with
  * NAMESERVER_LOG_LEVEL=info (the port is read from the "listening" line). Its stdout is drained.
  */
 export async function spawnNameServer(args: string[] = [], nodeFlags: string[] = [], ipc = false): Promise<NsProcess> {
-  const child = spawnTs('src/main.ts', ['--listen', '127.0.0.1:0', '--warmup-ms', '0', ...args], {
+  const child = spawnTs('src/server/main.ts', ['--listen', '127.0.0.1:0', '--warmup-ms', '0', ...args], {
     nodeFlags,
     env: { ...process.env, NAMESERVER_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'inherit', ...(ipc ? (['ipc'] as const) : [])],

@@ -1,7 +1,7 @@
 /**
  * Preloaded into a NameServer process by the parts that need to look inside it (`node --import tsx
- * --expose-gc --import bench/lib/probe.ts src/main.ts …`, spawned with an IPC channel). The server
- * is the unmodified src/main.ts; the probe only answers IPC requests:
+ * --expose-gc --import bench/lib/probe.ts src/server/main.ts …`, spawned with an IPC channel). The server
+ * is the unmodified src/server/main.ts; the probe only answers IPC requests:
  *   {type:'mem'}                → full GCs (with --expose-gc), then process.memoryUsage();
  *   {type:'snapshot', file}     → a heap snapshot written to `file`;
  *   {type:'cpu-start'}          → start the V8 CPU profiler (same sampler and .cpuprofile format as

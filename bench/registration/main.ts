@@ -1,5 +1,5 @@
 /**
- * Part 3, registration cost and memory, measured in-process on the Registry (src/metadata/registry.ts)
+ * Part 3, registration cost and memory, measured in-process on the Registry (src/server/metadata/registry.ts)
  * with `node --expose-gc`:
  *  - a full report of 1k / 10k / 100k topics: decode (from the wire bytes), validate, and apply
  *    (first registration; a re-registration with a new data version and the same topics; a
@@ -18,9 +18,9 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import path from 'node:path';
 import { RegisterBrokerRequest } from '../../generated/nameserver/v1/broker_registry';
-import { Registry } from '../../src/metadata/registry';
-import { brokerRef } from '../../src/metadata/types';
-import { checkRegisterBrokerRequest } from '../../src/metadata/validate';
+import { Registry } from '../../src/server/metadata/registry';
+import { brokerRef } from '../../src/server/metadata/types';
+import { checkRegisterBrokerRequest } from '../../src/server/network/validate';
 import { envInt, fmt, FORCE_PROFILE, machine, mib, note, RAW_DIR, ROOT, runMain, spawnTs, table, verdict, writeResult } from '../lib/common';
 import { brokerReport, chunked, queueDelta } from '../lib/cluster';
 import { summarize, summaryMarkdown } from '../lib/profile';

@@ -12,7 +12,7 @@ import { Session } from 'node:inspector/promises';
 import path from 'node:path';
 import v8 from 'node:v8';
 import { RegisterBrokerRequest } from '../../generated/nameserver/v1/broker_registry';
-import { Registry } from '../../src/metadata/registry';
+import { Registry } from '../../src/server/metadata/registry';
 import { ROOT } from '../lib/common';
 import { diffSnapshots } from '../lib/heap';
 import { brokerReport } from '../lib/cluster';

@@ -1,5 +1,5 @@
 /** Settings shared by the registration part's processes. */
-import type { RegistryOptions } from '../../src/metadata/registry';
+import type { RegistryOptions } from '../../src/server/metadata/registry';
 
 /** The Registry settings of the brief (the NameServer's defaults). */
 export const REGISTRY_OPTIONS: RegistryOptions = {

@@ -1,5 +1,5 @@
 /**
- * Part 5, memory per idle subscription and per connection. The NameServer (unmodified src/main.ts,
+ * Part 5, memory per idle subscription and per connection. The NameServer (unmodified src/server/main.ts,
  * own process, with bench/lib/probe.ts preloaded to answer heap figures after full GCs over IPC) holds 8
  * replica sets × 2 brokers × 1,000 topics; a client process (watch-fleet.ts) opens one layout, waits
  * until every stream has its routes and a progress message, then idles; the server's VmRSS
@@ -164,7 +164,7 @@ async function main(): Promise<void> {
     ];
   });
   const body = [
-    `Server: NameServer (src/main.ts) holding 8 replica sets × 2 brokers × ${fmt(TOPICS.length)} topics; each layout on a fresh server, measured after the fleet is subscribed and idle for 1 s, after full GCs. Streams subscribe topics round-robin over the ${fmt(TOPICS.length)} topics (each stream received its routes once).`,
+    `Server: NameServer (src/server/main.ts) holding 8 replica sets × 2 brokers × ${fmt(TOPICS.length)} topics; each layout on a fresh server, measured after the fleet is subscribed and idle for 1 s, after full GCs. Streams subscribe topics round-robin over the ${fmt(TOPICS.length)} topics (each stream received its routes once).`,
     '',
     table(
       ['layout', 'connections', 'streams', 'subscriptions', 'setup ms', 'server ΔRSS MiB', 'server Δheap MiB', 'server Δexternal MiB', 'RSS bytes / subscription (connection for row 1)', 'heap bytes / subscription (connection for row 1)', 'RSS bytes / subscription, connections included', 'client process RSS MiB'],

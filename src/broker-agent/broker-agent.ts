@@ -30,8 +30,8 @@ import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import type { Command, SessionAccepted } from '../../generated/nameserver/v1/broker_registry';
 import { CommandOutcome, Permission, type GroupConfig, type TopicConfig } from '../../generated/nameserver/v1/common';
-import { DEFAULT_BACKOFF, type BackoffOptions } from '../client/backoff';
-import { resolveAddresses } from '../client/resolve';
+import { DEFAULT_BACKOFF, type BackoffOptions } from '../shared/backoff';
+import { resolveAddresses } from '../shared/resolve';
 import { DEFAULT_CHUNK_SIZE, LocalState, toGroupConfig, toTopicConfig, type Change } from './local-state';
 import { NameServerSession, type SessionHost } from './session';
 import type {

@@ -20,7 +20,7 @@ export type {
 } from './types';
 export { DEFAULT_CHUNK_SIZE, DEFAULT_QUEUE_NUMS, toGroupConfig, toTopicConfig } from './local-state';
 export { groupDifferences, normalisePermission, sameGroupConfig, sameTopicConfig, topicDifferences } from './config-equality';
-export type { BackoffOptions } from '../client/backoff';
+export type { BackoffOptions } from '../shared/backoff';
 export {
   ClientRole,
   CommandOutcome,

@@ -24,7 +24,7 @@ import {
   type UnregisterBrokerResponse,
 } from '../../generated/nameserver/v1/broker_registry';
 import type { ClientInstance } from '../../generated/nameserver/v1/common';
-import { Backoff, type BackoffOptions } from '../client/backoff';
+import { Backoff, type BackoffOptions } from '../shared/backoff';
 import type { Change, LocalState } from './local-state';
 import type { NameServerAddress, PositionsReport, SessionPhase, SessionStats } from './types';
 

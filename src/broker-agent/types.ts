@@ -10,7 +10,7 @@ import type {
   QueuePosition,
   TopicConfig,
 } from '../../generated/nameserver/v1/common';
-import type { BackoffOptions } from '../client/backoff';
+import type { BackoffOptions } from '../shared/backoff';
 
 /** A topic name. */
 export type TopicName = string;

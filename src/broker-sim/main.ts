@@ -15,7 +15,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { CommandOutcome } from '../../generated/nameserver/v1/common';
 import { BrokerAgent } from '../broker-agent';
 import type { CommandHandler, CommandReply } from '../broker-agent/types';
-import { SERVER_VERSION } from '../version';
+import { SERVER_VERSION } from '../shared/version';
 import { ConfigStore } from './config-store';
 import { log } from './log';
 import { TrafficModel } from './traffic';

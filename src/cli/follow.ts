@@ -6,7 +6,7 @@
  * command with their exit code.
  */
 import { status, type ClientDuplexStream, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
-import { Backoff, DEFAULT_BACKOFF } from '../client/backoff';
+import { Backoff, DEFAULT_BACKOFF } from '../shared/backoff';
 import { EXIT, exitCodeForStatus, statusName } from './errors';
 
 /** Statuses after which another replica (or the same one, restarted) may well answer. */

@@ -23,8 +23,8 @@ import {
   type WatchRoutesRequest,
   type WatchRoutesResponse,
 } from '../../generated/nameserver/v1/route_query';
-import { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff';
-import { resolveAddresses } from './resolve';
+import { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from '../shared/backoff';
+import { resolveAddresses } from '../shared/resolve';
 
 /** Options of a NameServerClient. */
 export interface NameServerClientOptions {

@@ -11,7 +11,7 @@
  */
 import type { EventEmitter } from 'node:events';
 import type { ChannelCredentials } from '@grpc/grpc-js';
-import type { HttpRoute } from '../http';
+import type { HttpRoute } from '../server/http';
 import { loadAssets, serveAsset } from './assets';
 import { Gateway } from './gateway';
 

@@ -1,5 +1,5 @@
-/** A fake clock and timer source for the metadata core (src/metadata/timers.ts): time moves only when a test says. */
-import type { Timer, Timers } from '../../src/metadata/timers';
+/** A fake clock and timer source for the metadata core (src/server/metadata/timers.ts): time moves only when a test says. */
+import type { Timer, Timers } from '../../src/server/metadata/timers';
 
 interface Scheduled {
   dueMs: number;

@@ -5,7 +5,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { once } from 'node:events';
-import type { Config } from '../../src/config';
+import type { Config } from '../../src/server/config';
 
 /** The server's memory and stream counts, after a full GC. */
 export interface MemorySample {

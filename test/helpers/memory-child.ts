@@ -3,7 +3,7 @@
  * `spawnMeasuredServer` with `--expose-gc`, it answers each `mem` message on the IPC channel with its
  * memory after a full garbage collection. The config overrides come in NAMESERVER_TEST_CONFIG (JSON).
  */
-import { NameServer } from '../../src/server';
+import { NameServer } from '../../src/server/server';
 import { testConfig } from './server';
 
 const gc = (globalThis as { gc?: () => void }).gc;

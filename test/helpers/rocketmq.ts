@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { ROOT } from './tools';
-import { decodeFrame, encodeFrame, FrameSplitter, isResponse, SerializeType, type RemotingCommand } from '../../src/network/remoting/frame';
+import { decodeFrame, encodeFrame, FrameSplitter, isResponse, SerializeType, type RemotingCommand } from '../../src/server/network/remoting/frame';
 
 const LIB = path.join(ROOT, '.tools', 'rocketmq', 'lib');
 const run = promisify(execFile);

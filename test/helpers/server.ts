@@ -9,8 +9,8 @@ import * as grpc from '@grpc/grpc-js';
 import { AdminClient } from '../../generated/nameserver/v1/admin';
 import { BrokerRegistryClient } from '../../generated/nameserver/v1/broker_registry';
 import { RouteQueryClient } from '../../generated/nameserver/v1/route_query';
-import { DEFAULT_CONFIG, type Config } from '../../src/config';
-import { NameServer } from '../../src/server';
+import { DEFAULT_CONFIG, type Config } from '../../src/server/config';
+import { NameServer } from '../../src/server/server';
 
 /** Settings for tests: ephemeral port, no warm-up, short timers. */
 export function testConfig(overrides: Partial<Config> = {}): Config {
@@ -65,7 +65,7 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Star
 /** A NameServer in a child process (for signals and SIGKILL). Resolves once it listens. */
 export async function spawnServer(args: string[] = []): Promise<{ child: ChildProcess; address: string; port: number }> {
   const root = path.resolve(__dirname, '..', '..');
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/main.ts'), '--listen', '127.0.0.1:0', ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/server/main.ts'), '--listen', '127.0.0.1:0', ...args], {
     cwd: root,
     // The port is read from the "listening" log line, so the child logs at info whatever the tests use.
     env: { ...process.env, NAMESERVER_LOG_LEVEL: 'info' },

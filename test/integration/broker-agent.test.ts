@@ -23,7 +23,7 @@ import {
 import { ClientRole, CommandOutcome, Permission, TopicConfig } from '../../generated/nameserver/v1/common';
 import { BrokerAgent, type BrokerAgentEvents, type BrokerAgentOptions, type CommandHandler } from '../../src/broker-agent';
 import { ConfigStore } from '../../src/broker-sim/config-store';
-import type { RouteEntry } from '../../src/metadata/route-table';
+import type { RouteEntry } from '../../src/server/metadata/route-table';
 import { topic } from '../fixtures/reports';
 import { call, exited, startServer, type Started } from '../helpers/server';
 

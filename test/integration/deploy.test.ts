@@ -240,7 +240,7 @@ describe('Kubernetes manifests (deploy/kubernetes)', () => {
     assert.equal(c.command, undefined, 'the image entrypoint (the NameServer) runs; args are its flags');
     assert.equal(flagValue(args, '--listen'), `0.0.0.0:${containerPort(c, 'grpc')}`);
     assert.equal(flagValue(args, '--http-listen'), `0.0.0.0:${containerPort(c, 'http')}`);
-    const known = helpFlags('src/main.ts');
+    const known = helpFlags('src/server/main.ts');
     for (const f of flagsOf(args)) assert.ok(known.has(f), `${f} is not a NameServer flag (see --help)`);
   });
 
@@ -500,7 +500,7 @@ describe('Dockerfile and .dockerignore', () => {
     const cmd = words(final.filter((i) => i.op === 'CMD').at(-1)?.args ?? '[]');
     const argv = [...entry, ...cmd];
     assert.equal(argv[0], 'node', 'exec form starting with node: no shell or npm in front of the signal handler');
-    assert.ok(argv.includes('src/main.ts'), `runs the NameServer: ${argv.join(' ')}`);
+    assert.ok(argv.includes('src/server/main.ts'), `runs the NameServer: ${argv.join(' ')}`);
     const env = final.filter((i) => i.op === 'ENV').map((i) => i.args).join('\n');
     const listen = flagValue(argv, '--listen') ?? /NAMESERVER_LISTEN[= ]+(\S+)/.exec(env)?.[1];
     assert.equal(listen, '0.0.0.0:9876');
@@ -531,7 +531,7 @@ describe('Dockerfile and .dockerignore', () => {
 
   test('the runtime stage ships what the manifests run (NameServer, simulated broker, health check)', () => {
     const shipped = final.filter((i) => i.op === 'COPY').map((i) => words(i.args.replace(/--\S+/g, '')).at(-1)!.replace(/^\.\//, '').replace(/\/$/, ''));
-    const runs = ['src/main.ts', 'deploy/healthcheck.ts', ...workloads.flatMap((w) => w.spec.template.spec.containers.flatMap((c) => (c.command ?? []).filter((a) => a.endsWith('.ts'))))];
+    const runs = ['src/server/main.ts', 'deploy/healthcheck.ts', ...workloads.flatMap((w) => w.spec.template.spec.containers.flatMap((c) => (c.command ?? []).filter((a) => a.endsWith('.ts'))))];
     for (const f of runs) assert.ok(shipped.some((s) => f === s || f.startsWith(`${s}/`)), `${f} is copied into the runtime stage`);
   });
 

@@ -19,9 +19,9 @@ import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { AdminService } from '../../generated/nameserver/v1/admin';
 import { BrokerRegistryService, ConnectRequest, type ConnectResponse } from '../../generated/nameserver/v1/broker_registry';
 import { RouteQueryService } from '../../generated/nameserver/v1/route_query';
-import { DEFAULT_CONFIG, type Config } from '../../src/config';
-import { NotImplementedYet } from '../../src/metadata/errors';
-import { toStatus } from '../../src/network/status';
+import { DEFAULT_CONFIG, type Config } from '../../src/server/config';
+import { NotImplementedYet } from '../../src/server/metadata/errors';
+import { toStatus } from '../../src/server/network/grpc/status';
 import { call, connect, exited, rejectsWith, spawnServer, startServer } from '../helpers/server';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -365,9 +365,9 @@ test('SIGINT (Ctrl-C) exits 0 too', async (t) => {
 // ---------------------------------------------------------------------------------------------------
 // Command line.
 
-/** Run `node --import tsx src/main.ts ARGS` to completion. */
+/** Run `node --import tsx src/server/main.ts ARGS` to completion. */
 async function runMain(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = execFile(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts'), ...args], {
+  const child = execFile(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/server/main.ts'), ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     timeout: 30_000,

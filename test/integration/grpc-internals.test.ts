@@ -1,12 +1,12 @@
 /**
- * The grpc-js internals src/network/grpc-internals.ts relies on. These tests fail when a grpc-js
+ * The grpc-js internals src/server/network/grpc/internals.ts relies on. These tests fail when a grpc-js
  * upgrade moves them; the stream limits, the stall handling and the push path depend on them.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
-import { http2SessionOf, http2StreamOf, sendMessageOf } from '../../src/network/grpc-internals';
+import { http2SessionOf, http2StreamOf, sendMessageOf } from '../../src/server/network/grpc/internals';
 
 const identity = (b: Buffer) => b;
 const METHOD = '/test.Internals/Chat';

@@ -63,7 +63,7 @@ async function createTopic(s: Started, name: string, brokerName: string, queues:
     const e = err as ServiceError;
     if (e.code === status.UNIMPLEMENTED) {
       throw new Error(
-        `Admin/CreateTopic answered UNIMPLEMENTED (${e.details}): the server side of admin writes (src/network/admin.ts, ` +
+        `Admin/CreateTopic answered UNIMPLEMENTED (${e.details}): the server side of admin writes (src/server/network/admin/service.ts, ` +
           'commands over Connect) has not landed, so the polyglot create-topic path cannot be proven yet',
       );
     }

@@ -2,8 +2,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { status } from '@grpc/grpc-js';
-import { LimitExceeded } from '../../src/metadata/errors';
-import { PeerRateLimiter, peerHost } from '../../src/network/rate-limit';
+import { LimitExceeded } from '../../src/server/metadata/errors';
+import { PeerRateLimiter, peerHost } from '../../src/server/network/grpc/rate-limit';
 import { call, connect, startServer } from '../helpers/server';
 import { WatchProbe } from '../helpers/watch';
 

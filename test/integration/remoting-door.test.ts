@@ -11,10 +11,10 @@ import { crc32 } from 'node:zlib';
 import { call, rejectsWith, startServer } from '../helpers/server';
 import { RemotingTestClient } from '../helpers/rocketmq';
 import { report } from '../fixtures/reports';
-import { parseLenientJson } from '../../src/network/remoting/json';
-import { RequestCode as C, ResponseCode as R } from '../../src/network/remoting/codes';
-import { signature } from '../../src/network/remoting/acl';
-import { SerializeType } from '../../src/network/remoting/frame';
+import { parseLenientJson } from '../../src/server/network/remoting/json';
+import { RequestCode as C, ResponseCode as R } from '../../src/server/network/remoting/codes';
+import { signature } from '../../src/server/network/remoting/acl';
+import { SerializeType } from '../../src/server/network/remoting/frame';
 
 /** A REGISTER_BROKER request of broker `name` at `addr` with these topics and DataVersion counter. */
 function register(client: RemotingTestClient, name: string, addr: string, topics: string[], counter: number, over: { crc?: number; cluster?: string; id?: number } = {}) {

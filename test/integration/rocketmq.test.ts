@@ -14,7 +14,7 @@ import { call, rejectsWith, startServer, type Started } from '../helpers/server'
 import { WatchProbe } from '../helpers/watch';
 import { compileJavaClient, mqadmin, produceConsume, startBroker, type RocketmqBroker } from '../helpers/rocketmq';
 import { report, topic } from '../fixtures/reports';
-import { log } from '../../src/log';
+import { log } from '../../src/server/log';
 
 // ali-ons has no type declarations; only its route lookup is used.
 // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -1,8 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Metadata } from '@grpc/grpc-js';
-import { PermissionDenied, Unauthenticated } from '../../src/metadata/errors';
-import { Guard, INTERNAL_METADATA, isLoopbackPeer } from '../../src/network/auth';
+import { PermissionDenied, Unauthenticated } from '../../src/server/metadata/errors';
+import { Guard, INTERNAL_METADATA, isLoopbackPeer } from '../../src/server/network/grpc/auth';
 
 const md = (auth?: string) => {
   const m = new Metadata();

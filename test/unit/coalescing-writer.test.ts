@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
-import { CoalescingWriter } from '../../src/network/coalescing-writer';
+import { CoalescingWriter } from '../../src/server/network/route-query/coalescing-writer';
 
 /** A sink that records writes; it lets messages out (calls back) only when told to. */
 class FakeSink extends EventEmitter {

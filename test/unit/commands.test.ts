@@ -2,9 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CommandOutcome } from '../../generated/nameserver/v1/common';
 import type { ConnectResponse } from '../../generated/nameserver/v1/broker_registry';
-import { CommandDispatcher } from '../../src/network/commands';
-import type { BrokerSession, SessionDirectory } from '../../src/network/broker-session';
-import { brokerRef } from '../../src/metadata/types';
+import { CommandDispatcher } from '../../src/server/network/admin/commands';
+import type { BrokerSession, SessionDirectory } from '../../src/server/network/broker-registry/session';
+import { brokerRef } from '../../src/server/metadata/types';
 
 /** A session directory with one fake session that records what it was sent. */
 function fakeSessions() {

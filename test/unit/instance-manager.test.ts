@@ -1,9 +1,9 @@
 /** InstanceManager unit tests: no network, no server (STYLE.md 10). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { InstanceManager } from '../../src/metadata/instance-manager';
-import { brokerRef } from '../../src/metadata/types';
-import { InvalidArgument } from '../../src/metadata/errors';
+import { InstanceManager } from '../../src/server/metadata/instance-manager';
+import { brokerRef } from '../../src/server/metadata/types';
+import { InvalidArgument } from '../../src/server/metadata/errors';
 import { ClientRole, type ClientInstance } from '../../generated/nameserver/v1/common';
 
 const { CLIENT_ROLE_PRODUCER: PRODUCER, CLIENT_ROLE_CONSUMER: CONSUMER, CLIENT_ROLE_UNSPECIFIED: ANY } = ClientRole;

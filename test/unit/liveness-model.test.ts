@@ -40,13 +40,13 @@ import type {
   ReportPositionsRequest,
 } from '../../generated/nameserver/v1/broker_registry';
 import { ClientRole, GroupConfig, Permission, type TopicConfig } from '../../generated/nameserver/v1/common';
-import { DEFAULT_CONFIG, type Config } from '../../src/config';
-import { Registry, type RegistryOptions } from '../../src/metadata/registry';
-import { brokerKey } from '../../src/metadata/types';
-import { brokerRegistryService } from '../../src/network/broker-registry';
-import { BrokerSession, SessionDirectory } from '../../src/network/broker-session';
-import { CommandDispatcher } from '../../src/network/commands';
-import type { ServiceDeps } from '../../src/network/deps';
+import { DEFAULT_CONFIG, type Config } from '../../src/server/config';
+import { Registry, type RegistryOptions } from '../../src/server/metadata/registry';
+import { brokerKey } from '../../src/server/metadata/types';
+import { brokerRegistryService } from '../../src/server/network/broker-registry/service';
+import { BrokerSession, SessionDirectory } from '../../src/server/network/broker-registry/session';
+import { CommandDispatcher } from '../../src/server/network/admin/commands';
+import type { ServiceDeps } from '../../src/server/network/deps';
 import { FakeTimers } from '../helpers/fake-timers';
 import { topic } from '../fixtures/reports';
 

@@ -5,8 +5,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CommanderError } from 'commander';
-import { DEFAULT_CONFIG } from '../../src/config';
-import { ConfigError, parseConfig } from '../../src/options';
+import { DEFAULT_CONFIG } from '../../src/server/config';
+import { ConfigError, parseConfig } from '../../src/server/options';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'ns-opts-'));
 const file = (name: string, text: string) => {

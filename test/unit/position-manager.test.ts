@@ -1,8 +1,8 @@
 /** PositionManager unit tests: no network, no server (STYLE.md 10). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PositionManager } from '../../src/metadata/position-manager';
-import { brokerRef } from '../../src/metadata/types';
+import { PositionManager } from '../../src/server/metadata/position-manager';
+import { brokerRef } from '../../src/server/metadata/types';
 import type { ConsumerPosition, QueuePosition } from '../../generated/nameserver/v1/common';
 
 function broker(brokerName: string, brokerId = 0, cluster = 'c1') {

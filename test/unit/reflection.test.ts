@@ -1,5 +1,5 @@
 /**
- * The reflection index (src/network/reflection.ts) without a network: files served as buf compiled
+ * The reflection index (src/server/network/grpc/reflection.ts) without a network: files served as buf compiled
  * them, with dependencies once per stream, symbols of every kind, and NOT_FOUND for the unknown.
  */
 import { test } from 'node:test';
@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { status } from '@grpc/grpc-js';
 import { fromBinary } from '@bufbuild/protobuf';
 import { FileDescriptorProtoSchema } from '@bufbuild/protobuf/wkt';
-import { DescriptorIndex } from '../../src/network/reflection';
+import { DescriptorIndex } from '../../src/server/network/grpc/reflection';
 import type { ServerReflectionRequest, ServerReflectionResponse } from '../../generated/grpc/reflection/v1/reflection';
 
 const SERVICES = ['nameserver.v1.RouteQuery', 'grpc.health.v1.Health'];

@@ -7,9 +7,9 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { Permission } from '../../generated/nameserver/v1/common';
 import { GetRouteResponse, Route, RouteEventType, WatchRoutesResponse } from '../../generated/nameserver/v1/route_query';
-import { BrokerConflict } from '../../src/metadata/errors';
-import { Registry, type RegistryOptions } from '../../src/metadata/registry';
-import { brokerRef } from '../../src/metadata/types';
+import { BrokerConflict } from '../../src/server/metadata/errors';
+import { Registry, type RegistryOptions } from '../../src/server/metadata/registry';
+import { brokerRef } from '../../src/server/metadata/types';
 import { report, topic } from '../fixtures/reports';
 
 const OPTS: RegistryOptions = {

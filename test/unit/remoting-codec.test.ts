@@ -18,8 +18,8 @@ import {
   responseTo,
   SerializeType,
   type RemotingCommand,
-} from '../../src/network/remoting/frame';
-import { NumberKeyMap, parseLenientJson, writeJson } from '../../src/network/remoting/json';
+} from '../../src/server/network/remoting/frame';
+import { NumberKeyMap, parseLenientJson, writeJson } from '../../src/server/network/remoting/json';
 import {
   BodyError,
   createTopicFields,
@@ -28,8 +28,8 @@ import {
   rmqPerm,
   sysFlagOf,
   toTopicConfig,
-} from '../../src/network/remoting/translate';
-import { versionName } from '../../src/network/remoting/codes';
+} from '../../src/server/network/remoting/translate';
+import { versionName } from '../../src/server/network/remoting/codes';
 import { MessageType, Permission } from '../../generated/nameserver/v1/common';
 import { prng } from '../fuzz/inputs';
 

@@ -5,8 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { InvalidArgument } from '../../src/metadata/errors';
-import * as v from '../../src/metadata/validate';
+import { InvalidArgument } from '../../src/server/metadata/errors';
+import * as v from '../../src/server/network/validate';
 import {
   ClientRole,
   CommandOutcome,

@@ -1,0 +1,330 @@
+/**
+ * The registry: the one place that applies broker reports across the managers, in order, and tells
+ * the route table which topics to rebuild. It knows nothing of gRPC: handlers call it with validated
+ * requests and a BrokerRef, and it throws DomainErrors.
+ *
+ * Report order. Within one epoch (one broker process) data versions only grow, so a report (full or
+ * delta) whose version is older than the one held is a late retry or was overtaken by a newer one: it is
+ * ignored entirely (no data, no session change, no lease) and answered `stale`. A full report applies
+ * when newer; a delta when its base is the version held. So the same reports give the same routes
+ * whatever order they arrive in (or a re-register is asked for, which brings the newest).
+ */
+import type {
+  RegisterBrokerRequest,
+  ReportDeltaRequest,
+  ReportInstancesRequest,
+  ReportPositionsRequest,
+} from '../../../generated/nameserver/v1/broker_registry';
+import { Permission } from '../../../generated/nameserver/v1/common';
+import { BrokerManager, type BrokerState, type SessionKind } from './broker-manager';
+import { ChunkAssembler } from './chunk-assembler';
+import { BrokerNotFound } from './errors';
+import { GroupManager } from './group-manager';
+import { InstanceManager } from './instance-manager';
+import { PositionManager } from './position-manager';
+import { RouteTable } from './route-table';
+import { systemTimers, type Timers } from './timers';
+import { TopicManager } from './topic-manager';
+import { brokerRef, type BrokerKey, type BrokerRef, type Clock } from './types';
+
+/** Settings the registry needs (a subset of Config). */
+export interface RegistryOptions {
+  /** Clock and timers (the real ones by default; tests inject a fake). */
+  timers?: Timers;
+  leaseTtlMs: number;
+  minLeaseTtlMs: number;
+  maxLeaseTtlMs: number;
+  streamGraceMs: number;
+  chunkTimeoutMs: number;
+  /** Most chunked registrations assembled at once. */
+  maxPendingChunkedReports?: number;
+  /** Observer of applied reports and their sizes in topics (metrics). */
+  onReport?: (kind: 'full' | 'delta', topics: number) => void;
+}
+
+/** Who sends a registration: a unary call, or a Connect stream (with its session once it has one). */
+export interface Via {
+  kind: SessionKind;
+  session?: number;
+}
+
+/** Outcome of a registration (or of one chunk of it). */
+export interface RegisterOutcome {
+  /** The whole report is applied (false after a non-final chunk). */
+  complete: boolean;
+  /** The data version was already held: nothing was re-processed. */
+  unchanged: boolean;
+  /** The session the broker now belongs to (undefined until complete). */
+  session: number | undefined;
+  /** Lease granted (unary brokers). */
+  leaseTtlMs: number;
+  /** Whether the registration created the broker or replaced a previous session. */
+  fresh: boolean;
+  /** Ignored: this replica holds a newer data version of the same epoch (nothing changed). */
+  stale: boolean;
+}
+
+/** Outcome of a delta. */
+export interface DeltaOutcome {
+  /** Why a full re-register is needed (nothing was applied), or undefined. */
+  reregister: string | undefined;
+  /** Ignored: not newer than the data version held in its epoch (a retry, or overtaken by a newer report). */
+  stale: boolean;
+}
+
+/** See the module comment. */
+export class Registry {
+  readonly brokers: BrokerManager;
+  readonly topics = new TopicManager();
+  readonly groups = new GroupManager();
+  readonly positions = new PositionManager();
+  readonly instances = new InstanceManager();
+  readonly routes: RouteTable;
+  private readonly chunks: ChunkAssembler;
+  private readonly clock: Clock;
+
+  constructor(private readonly opts: RegistryOptions) {
+    const timers = opts.timers ?? systemTimers;
+    this.clock = () => timers.now();
+    this.brokers = new BrokerManager({
+      timers,
+      streamGraceMs: opts.streamGraceMs,
+      onExpire: (key, session, reason) => this.remove(key, reason, { session }),
+    });
+    this.routes = new RouteTable(this.topics, this.brokers);
+    this.chunks = new ChunkAssembler(opts.chunkTimeoutMs, opts.maxPendingChunkedReports ?? 1024, this.clock);
+  }
+
+  /** Apply a full report (or collect one chunk of it). The request is validated. */
+  register(req: RegisterBrokerRequest, via: Via): RegisterOutcome {
+    const ref = brokerRef(req.cluster, req.brokerName, req.brokerId);
+    const dv = req.dataVersion!;
+    const held = this.brokers.get(ref.key);
+    if (held && held.epoch === dv.epoch && dv.counter < held.counter) {
+      return { complete: true, unchanged: false, session: undefined, leaseTtlMs: 0, fresh: false, stale: true };
+    }
+    const leaseTtlMs = this.grantLease(req.leaseTtlMs);
+    // The data version is already applied: only the header (addresses, permission...) may need work.
+    const alreadyHeld = held !== undefined && held.epoch === dv.epoch && held.counter === dv.counter;
+    let report = req;
+    if (!alreadyHeld && req.chunkCount > 1) {
+      const whole = this.chunks.add(ref.key, req);
+      if (!whole) return { complete: false, unchanged: false, session: undefined, leaseTtlMs, fresh: false, stale: false };
+      report = whole;
+    }
+    const adm = this.brokers.admit(
+      {
+        cluster: report.cluster,
+        brokerName: report.brokerName,
+        brokerId: report.brokerId,
+        addresses: report.addresses,
+        zone: report.zone,
+        softwareVersion: report.softwareVersion,
+        permission: report.permission,
+        epoch: dv.epoch,
+      },
+      via.kind,
+      via.session,
+      leaseTtlMs,
+    );
+    const changed = new Set<string>();
+    if (!alreadyHeld) {
+      this.opts.onReport?.('full', report.topics.length);
+      this.topics.replaceBroker(ref.key, report.topics, changed);
+      this.groups.replaceBroker(ref.key, report.groups, new Set());
+      this.brokers.setCounter(ref.key, dv.counter);
+    }
+    if (adm.headerChanged) this.addReplicaSetTopics(ref, changed);
+    this.routes.recompute(changed);
+    // A broker held by its open Connect session keeps no lease: its liveness follows the stream.
+    const granted = this.brokers.get(ref.key)?.sessionKind === 'lease' ? leaseTtlMs : 0;
+    return { complete: true, unchanged: alreadyHeld, session: adm.session, leaseTtlMs: granted, fresh: adm.created || adm.tookOver, stale: false };
+  }
+
+  /**
+   * A keep-alive; `session` for a Connect stream's own heartbeat. Returns why a full re-register is
+   * needed, or undefined when the broker is held (see BrokerManager.heartbeat: a lease is renewed, an
+   * ended stream session is never revived).
+   */
+  heartbeat(ref: BrokerRef, epoch: string, counter: number, session?: number): string | undefined {
+    return this.brokers.heartbeat(ref.key, epoch, counter, session);
+  }
+
+  /**
+   * Apply a topic/group delta on top of the version held. O(size of the delta). Asks for a full
+   * re-register when the NameServer does not hold base_counter of this epoch; ignores (stale) a delta
+   * not newer than the version held.
+   */
+  delta(ref: BrokerRef, req: ReportDeltaRequest, session?: number): DeltaOutcome {
+    const held = this.current(ref, session, false);
+    if (!held) return { reregister: 'broker is not registered on this NameServer', stale: false };
+    const dv = req.dataVersion!;
+    if (held.epoch !== dv.epoch) return { reregister: 'the delta is of another epoch than the registration held', stale: false };
+    if (dv.counter <= held.counter) return { reregister: undefined, stale: true };
+    if (held.counter !== req.baseCounter) {
+      return { reregister: `base_counter ${req.baseCounter} is not the data version held (${held.counter}): a delta was lost`, stale: false };
+    }
+    this.opts.onReport?.('delta', req.upsertTopics.length + req.deleteTopics.length);
+    const changed = new Set<string>();
+    this.topics.delete(ref.key, req.deleteTopics, changed);
+    this.topics.upsert(ref.key, req.upsertTopics, changed);
+    const groupsChanged = new Set<string>();
+    this.groups.delete(ref.key, req.deleteGroups, groupsChanged);
+    this.groups.upsert(ref.key, req.upsertGroups, groupsChanged);
+    this.brokers.setCounter(ref.key, dv.counter);
+    this.brokers.seen(ref.key);
+    this.routes.recompute(changed);
+    return { reregister: undefined, stale: false };
+  }
+
+  /** Store a positions report of a registered broker. */
+  reportPositions(ref: BrokerRef, req: ReportPositionsRequest, session?: number): { queues: number; consumers: number } {
+    this.current(ref, session, true);
+    this.brokers.seen(ref.key);
+    return this.positions.report(ref, req.queuePositions, req.consumerPositions, req.full);
+  }
+
+  /** Store an instances report of a registered broker. */
+  reportInstances(ref: BrokerRef, req: ReportInstancesRequest, session?: number): number {
+    this.current(ref, session, true);
+    this.brokers.seen(ref.key);
+    return this.instances.report(ref, req.instances, req.full, this.clock());
+  }
+
+  /**
+   * Graceful leave. An `epoch` other than the one held means a late goodbye of an older process: it is
+   * ignored. Returns why nothing was removed, or undefined when removed.
+   */
+  unregister(ref: BrokerRef, epoch: string): string | undefined {
+    const held = this.brokers.get(ref.key);
+    if (!held) return 'broker is not registered';
+    if (epoch !== '' && held.epoch !== epoch) return 'stale: a newer registration (another epoch) holds this broker';
+    this.remove(ref.key, 'unregistered', { epoch });
+    return undefined;
+  }
+
+  /** A Connect stream ended: the broker goes after the grace period unless it reconnects. */
+  streamClosed(ref: BrokerRef, session: number): void {
+    this.brokers.streamClosed(ref.key, session);
+  }
+
+  /** Change a broker's permission as its broker reported it (after a set-permission command). */
+  setBrokerPermission(ref: BrokerRef, permission: Permission): void {
+    const before = this.brokers.get(ref.key);
+    const after = this.brokers.setPermission(ref.key, permission);
+    if (!before || !after || before.permission === after.permission) return;
+    const changed = new Set<string>();
+    this.addReplicaSetTopics(ref, changed);
+    this.routes.recompute(changed);
+  }
+
+  /**
+   * Remove a broker and everything it reported, fenced by session or epoch. Returns whether it was
+   * removed.
+   */
+  remove(key: BrokerKey, reason: string, fence: { session?: number; epoch?: string } = {}): boolean {
+    const gone = this.brokers.remove(key, reason, fence);
+    if (!gone) return false;
+    const changed = new Set<string>();
+    this.topics.removeBroker(key, changed);
+    this.groups.removeBroker(key, new Set());
+    this.positions.removeBroker(key);
+    this.instances.removeBroker(key);
+    this.chunks.discard(key);
+    // The replica set's other routes list this broker as a replica: they change too.
+    this.addReplicaSetTopics(gone, changed);
+    this.routes.recompute(changed);
+    return true;
+  }
+
+  /**
+   * Cross-check the managers (for tests and fuzzing): every topic holder is a registered broker, every
+   * route matches the topics reported, and per-broker data belongs to registered brokers. Returns the
+   * problems found (empty when consistent). O(everything): not for hot paths.
+   */
+  checkConsistency(): string[] {
+    const problems: string[] = [];
+    const keys = new Set(this.brokers.all().map((b) => b.key));
+    for (const key of keys) {
+      for (const t of this.topics.namesOf(key)) {
+        if (!this.topics.holders(t)?.has(key)) problems.push(`topic ${t}: broker ${key} reports it but is not a holder`);
+      }
+    }
+    for (const t of this.topics.sortedNames()) {
+      for (const key of this.topics.holders(t)?.keys() ?? []) if (!keys.has(key)) problems.push(`topic ${t}: holder ${key} is not registered`);
+      if (!this.routes.get(t)) problems.push(`topic ${t}: reported but has no route`);
+    }
+    for (const t of this.routes.topicNames()) if (!this.topics.has(t)) problems.push(`route ${t}: no broker reports the topic`);
+    for (const g of this.groups.sortedNames()) {
+      for (const key of this.groups.holders(g)?.keys() ?? []) if (!keys.has(key)) problems.push(`group ${g}: holder ${key} is not registered`);
+    }
+    if (this.positions.stats().brokers > keys.size) problems.push('positions held for more brokers than are registered');
+    return problems;
+  }
+
+  /**
+   * The size of every table the registry keeps (brokers, replica sets, liveness timers, topic and group
+   * indexes, positions, instances, routes, pending chunked reports): all zero once every broker is gone.
+   * For leak checks in tests and soaks; O(brokers).
+   */
+  footprint(): Record<string, number> {
+    const positions = this.positions.stats();
+    const instances = { ...this.instances.stats(), ...this.instances.indexSizes() };
+    return {
+      brokers: this.brokers.size,
+      replicaSets: this.brokers.replicaSetCount,
+      livenessTimers: this.brokers.armedTimers,
+      topics: this.topics.size,
+      topicEntries: this.topics.entryCount(),
+      topicBrokers: this.topics.brokerCount,
+      topicConfigs: this.topics.distinctConfigs,
+      groups: this.groups.size,
+      groupEntries: this.groups.entryCount(),
+      groupBrokers: this.groups.brokerCount,
+      positionBrokers: positions.brokers,
+      queuePositions: positions.queuePositions,
+      consumerPositions: positions.consumerPositions,
+      positionGroups: this.positions.groupsWithPositions().length,
+      instances: instances.instances,
+      instanceBrokers: instances.brokers,
+      instanceGroups: instances.groups,
+      routes: this.routes.size,
+      pendingChunkedReports: this.chunks.size,
+    };
+  }
+
+  /** Chunked reports being assembled. */
+  get pendingChunkedReports(): number {
+    return this.chunks.size;
+  }
+
+  /** Stop every timer (shutdown). */
+  close(): void {
+    this.brokers.close();
+  }
+
+  /** The held registration, checked against the caller's session. */
+  private current(ref: BrokerRef, session: number | undefined, required: true): BrokerState;
+  private current(ref: BrokerRef, session: number | undefined, required: false): BrokerState | undefined;
+  private current(ref: BrokerRef, session: number | undefined, required: boolean): BrokerState | undefined {
+    const held = this.brokers.get(ref.key);
+    if (!held) {
+      if (required) throw new BrokerNotFound(`${ref.key} (register first)`);
+      return undefined;
+    }
+    if (session !== undefined) this.brokers.checkSession(ref.key, session);
+    return held;
+  }
+
+  private grantLease(asked: number): number {
+    if (!asked) return this.opts.leaseTtlMs;
+    return Math.min(this.opts.maxLeaseTtlMs, Math.max(this.opts.minLeaseTtlMs, asked));
+  }
+
+  /** Add every topic reported by any replica of the broker's replica set. */
+  private addReplicaSetTopics(ref: { cluster: string; brokerName: string }, into: Set<string>): void {
+    for (const member of this.brokers.replicaSet(ref.cluster, ref.brokerName)) {
+      for (const name of this.topics.namesOf(member.key)) into.add(name);
+    }
+  }
+}

@@ -1,0 +1,219 @@
+/**
+ * The route table: each topic's route, derived from TopicManager (who holds the topic, with what
+ * queues) and BrokerManager (replicas, addresses, broker permission). A route is recomputed only when
+ * a change touches its topic, and kept ready to serve: its GetRoute response and its WatchRoutes event
+ * are encoded once, when it changes, so readers only copy bytes.
+ *
+ * Versions are content-derived: the first 16 hex digits of the SHA-256 of the route's canonical
+ * encoding (ts-proto writes fields in number order, repeated fields here are sorted, and no map field
+ * is involved), so two replicas that received the same reports give the same version.
+ */
+import { createHash } from 'node:crypto';
+import { BinaryWriter } from '@bufbuild/protobuf/wire';
+import { EventEmitter } from 'node:events';
+import { MessageType, Permission, type TopicConfig } from '../../../generated/nameserver/v1/common';
+import {
+  BrokerRoute,
+  GetRouteResponse,
+  Route,
+  RouteEventType,
+  WatchRoutesResponse,
+} from '../../../generated/nameserver/v1/route_query';
+import type { BrokerManager, BrokerState } from './broker-manager';
+import type { TopicManager } from './topic-manager';
+import type { TopicName } from './types';
+
+/**
+ * A route ready to serve: its version and its encodings. Replaced (never mutated) when the route
+ * changes. Only bytes are kept (a route object per topic would cost more than everything else
+ * together at 1,000 brokers × 1,000 topics); `route` decodes a fresh copy for the rare reader that
+ * needs the object (Admin views).
+ */
+export interface RouteEntry {
+  readonly route: Route;
+  readonly version: string;
+  /** Encoded GetRouteResponse{route}. */
+  readonly getRouteBytes: Buffer;
+  /** Encoded WatchRoutesResponse{events:[UPDATED route]}; concatenations of these are valid batches. */
+  readonly updateEventBytes: Buffer;
+}
+
+/** Events for the push path. */
+export interface RouteTableEvents {
+  changed: [topic: TopicName, entry: RouteEntry];
+  removed: [topic: TopicName];
+}
+
+/** Wire tags (field number << 3 | wire type 2 = length-delimited, 0 = varint). */
+const FIRST_FIELD_TAG = (1 << 3) | 2; // GetRouteResponse.route, WatchRoutesResponse.events
+const ROUTE_VERSION_TAG = (2 << 3) | 2; // Route.version
+const EVENT_TOPIC_TAG = (1 << 3) | 2; // RouteEvent.topic
+const EVENT_TYPE_TAG = (2 << 3) | 0; // RouteEvent.type
+const EVENT_ROUTE_TAG = (3 << 3) | 2; // RouteEvent.route
+
+const READ = 2;
+const WRITE = 1;
+const PERM_BITS: Record<number, number> = {
+  [Permission.PERMISSION_UNSPECIFIED]: READ | WRITE,
+  [Permission.PERMISSION_NONE]: 0,
+  [Permission.PERMISSION_READ]: READ,
+  [Permission.PERMISSION_WRITE]: WRITE,
+  [Permission.PERMISSION_READ_WRITE]: READ | WRITE,
+};
+const BITS_PERM = [Permission.PERMISSION_NONE, Permission.PERMISSION_WRITE, Permission.PERMISSION_READ, Permission.PERMISSION_READ_WRITE];
+
+/** The topic's permission restricted by the broker's (a drained broker caps every topic at READ). */
+export function effectivePermission(topic: Permission, broker: Permission): Permission {
+  return BITS_PERM[(PERM_BITS[topic] ?? 0) & (PERM_BITS[broker] ?? 0)]!;
+}
+
+/** Encoded WatchRoutesResponse{events:[REMOVED topic]}. */
+export function removedEventBytes(topic: TopicName): Buffer {
+  return Buffer.from(
+    WatchRoutesResponse.encode({ events: [{ topic, type: RouteEventType.ROUTE_EVENT_TYPE_REMOVED, route: undefined, error: '' }], progress: undefined }).finish(),
+  );
+}
+
+/** See the module comment. */
+export class RouteTable extends EventEmitter<RouteTableEvents> {
+  private readonly routes = new Map<TopicName, RouteEntry>();
+  private sorted: TopicName[] | undefined;
+  /** Topics that had a route since start, kept only during warm-up (see wasSeen). */
+  private seen: Set<TopicName> | undefined = new Set();
+
+  constructor(
+    private readonly topics: TopicManager,
+    private readonly brokers: BrokerManager,
+  ) {
+    super();
+  }
+
+  /** The route of a topic, if any live broker reports it. O(1), no encoding. */
+  get(topic: TopicName): RouteEntry | undefined {
+    return this.routes.get(topic);
+  }
+
+  /**
+   * Whether this replica has had a route for the topic since it started. During warm-up, a topic it has
+   * never seen may simply not have been reported yet: no NOT_FOUND and no removal for it. After
+   * `stopTrackingSeen()` (warm-up over) every topic counts as seen.
+   */
+  wasSeen(topic: TopicName): boolean {
+    return this.seen === undefined || this.seen.has(topic);
+  }
+
+  /** Warm-up is over: forget the seen set. */
+  stopTrackingSeen(): void {
+    this.seen = undefined;
+  }
+
+  /** Number of topics with a route. */
+  get size(): number {
+    return this.routes.size;
+  }
+
+  /** Topics with a route, sorted (cached until a topic appears or disappears). */
+  sortedTopics(): readonly TopicName[] {
+    if (!this.sorted) this.sorted = [...this.routes.keys()].sort();
+    return this.sorted;
+  }
+
+  /** Every topic with a route (unsorted). */
+  topicNames(): IterableIterator<TopicName> {
+    return this.routes.keys();
+  }
+
+  /** Rebuild the routes of these topics; emit `changed` / `removed` for those whose version moved. */
+  recompute(topics: Iterable<TopicName>): void {
+    for (const topic of topics) {
+      const route = this.build(topic);
+      const old = this.routes.get(topic);
+      if (!route) {
+        if (old) {
+          this.routes.delete(topic);
+          this.sorted = undefined;
+          this.emit('removed', topic);
+        }
+        continue;
+      }
+      // Encode the route once: its canonical form (no version) is hashed into the version, and the
+      // served forms wrap the same bytes (the version field appended; protobuf parsers accept fields in
+      // any order, and every replica appends it the same way).
+      const canonical = Route.encode(route).finish();
+      const version = createHash('sha256').update(canonical).digest('hex').slice(0, 16);
+      if (old?.version === version) continue;
+      const routeBytes = Buffer.concat([canonical, new BinaryWriter().uint32(ROUTE_VERSION_TAG).string(version).finish()]);
+      const event = new BinaryWriter()
+        .uint32(EVENT_TOPIC_TAG).string(topic)
+        .uint32(EVENT_TYPE_TAG).int32(RouteEventType.ROUTE_EVENT_TYPE_UPDATED)
+        .uint32(EVENT_ROUTE_TAG).bytes(routeBytes)
+        .finish();
+      const entry: RouteEntry = new EncodedRoute(
+        version,
+        Buffer.from(new BinaryWriter().uint32(FIRST_FIELD_TAG).bytes(routeBytes).finish()),
+        Buffer.from(new BinaryWriter().uint32(FIRST_FIELD_TAG).bytes(event).finish()),
+      );
+      if (!old) this.sorted = undefined;
+      this.seen?.add(topic);
+      this.routes.set(topic, entry);
+      this.emit('changed', topic, entry);
+    }
+  }
+
+  /** The route of a topic from the managers' current state, with an empty version; undefined if none. */
+  private build(topic: TopicName): Route | undefined {
+    const holders = this.topics.holders(topic);
+    if (!holders || holders.size === 0) return undefined;
+    // Per replica set, the config of its lowest-id replica reporting the topic (the leader when it does).
+    const bySet = new Map<string, { state: BrokerState; config: TopicConfig }>();
+    for (const [key, config] of holders) {
+      const state = this.brokers.get(key);
+      if (!state) continue;
+      const rs = `${state.cluster}/${state.brokerName}`;
+      const cur = bySet.get(rs);
+      if (!cur || state.brokerId < cur.state.brokerId) bySet.set(rs, { state, config });
+    }
+    if (bySet.size === 0) return undefined;
+    const brokers: BrokerRoute[] = [];
+    const typeVotes = new Map<MessageType, number>();
+    for (const { state, config } of bySet.values()) {
+      const replicas = this.brokers.replicaSet(state.cluster, state.brokerName);
+      const leader = replicas.find((r) => r.brokerId === 0);
+      brokers.push({
+        brokerName: state.brokerName,
+        cluster: state.cluster,
+        zone: (leader ?? state).zone,
+        readQueueNums: config.readQueueNums,
+        writeQueueNums: config.writeQueueNums,
+        permission: effectivePermission(config.permission, state.permission),
+        replicas: replicas.map((r) => ({ brokerId: r.brokerId, addresses: [...r.addresses], leader: r.brokerId === 0 })),
+      });
+      const t = config.messageType || MessageType.MESSAGE_TYPE_NORMAL;
+      typeVotes.set(t, (typeVotes.get(t) ?? 0) + 1);
+    }
+    brokers.sort((a, b) => cmp(a.brokerName, b.brokerName) || cmp(a.cluster, b.cluster));
+    let messageType = MessageType.MESSAGE_TYPE_NORMAL;
+    let best = 0;
+    for (const [t, n] of [...typeVotes].sort((a, b) => a[0] - b[0])) {
+      if (n > best) [messageType, best] = [t, n];
+    }
+    return { topic, version: '', messageType, brokers };
+  }
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** A RouteEntry that keeps only bytes and decodes the route object on demand. */
+class EncodedRoute implements RouteEntry {
+  constructor(
+    readonly version: string,
+    readonly getRouteBytes: Buffer,
+    readonly updateEventBytes: Buffer,
+  ) {}
+
+  get route(): Route {
+    return GetRouteResponse.decode(this.getRouteBytes).route!;
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * Authentication by role. Optional bearer tokens (`authorization: Bearer <token>`): brokers present
+ * the broker token on BrokerRegistry, consoles the admin token on Admin, clients the client token on
+ * RouteQuery (any configured token may read routes). Health and reflection stay open. Without an admin
+ * token configured, Admin writes are accepted from loopback peers only. Tokens are compared in
+ * constant time and never logged.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { isIP } from 'node:net';
+import type { Metadata, ServiceDefinition, UntypedHandleCall, UntypedServiceImplementation } from '@grpc/grpc-js';
+import { PermissionDenied, Unauthenticated } from '../../metadata/errors';
+import { endWithStatus, type StreamCall } from './adapter';
+import { toStatus } from './status';
+
+/** Who may call a service. */
+export type Role = 'broker' | 'admin' | 'client';
+
+/** Configured tokens (empty string: none required for that role). */
+export interface Tokens {
+  broker: string;
+  admin: string;
+  client: string;
+}
+
+const SERVICE_OF: Record<Role, string> = {
+  broker: 'nameserver.v1.BrokerRegistry',
+  admin: 'nameserver.v1.Admin',
+  client: 'nameserver.v1.RouteQuery',
+};
+
+const digest = (s: string) => createHash('sha256').update(s).digest();
+
+/** Metadata key of the per-process internal secret (see Guard.internalSecret). */
+export const INTERNAL_METADATA = 'x-nameserver-internal';
+
+/** Whether a grpc-js peer string ("127.0.0.1:5000", "::1:5000", "::ffff:127.0.0.1:5000") is loopback. */
+export function isLoopbackPeer(peer: string): boolean {
+  if (peer.startsWith('unix:')) return true;
+  const host = peer.replace(/^\[?(.*?)\]?:\d+$/, '$1');
+  if (isIP(host) === 4) return host.startsWith('127.');
+  if (isIP(host) === 6) {
+    const h = host.toLowerCase();
+    return h === '::1' || /^::ffff:127\./.test(h) || /^0{0,4}(:0{0,4}){6}:0{0,3}1$/.test(h);
+  }
+  return false;
+}
+
+/** Checks calls against the configured tokens. */
+export class Guard {
+  private readonly digests: Partial<Record<Role, Buffer>> = {};
+
+  /**
+   * A random per-process secret for this process's own clients (the console gateway, which applies
+   * the loopback-only-writes rule on the HTTP side); sent as `INTERNAL_METADATA`, never logged.
+   */
+  readonly internalSecret = randomBytes(32).toString('hex');
+  private readonly internalDigest = digest(this.internalSecret);
+
+  constructor(tokens: Tokens) {
+    for (const role of ['broker', 'admin', 'client'] as Role[]) if (tokens[role]) this.digests[role] = digest(tokens[role]);
+  }
+
+  /** Whether any token is configured for the role. */
+  required(role: Role): boolean {
+    return this.digests[role] !== undefined;
+  }
+
+  /** Throw unless the call's metadata authorises `role`. */
+  check(role: Role, metadata: Metadata): void {
+    const acceptsAnyToken = role === 'client';
+    if (!this.required(role)) return;
+    const header = metadata.get('authorization')[0];
+    const m = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+    if (!m) throw new Unauthenticated(`${SERVICE_OF[role]} needs a bearer token (metadata "authorization: Bearer <token>")`);
+    const got = digest(m[1]!);
+    const matches = (Object.keys(this.digests) as Role[]).filter((r) => timingSafeEqual(this.digests[r]!, got));
+    if (matches.includes(role) || (acceptsAnyToken && matches.length > 0)) return;
+    if (matches.length > 0) throw new PermissionDenied(`the ${matches[0]} token may not call ${SERVICE_OF[role]}`);
+    throw new Unauthenticated(`the bearer token is not valid for ${SERVICE_OF[role]}`);
+  }
+
+  /** Admin writes: with no admin token configured, only loopback peers may write. */
+  adminWrite(call: { getPeer(): string; metadata?: Metadata }): void {
+    if (this.required('admin')) return; // the token was checked for the whole service
+    const internal = call.metadata?.get(INTERNAL_METADATA)[0];
+    if (typeof internal === 'string' && timingSafeEqual(digest(internal), this.internalDigest)) return;
+    if (!isLoopbackPeer(call.getPeer())) {
+      throw new PermissionDenied('Admin writes from non-loopback peers need an admin token (start the NameServer with --admin-token)');
+    }
+  }
+
+  /** Wrap every handler of a service so it first checks `role`. */
+  protect<S extends UntypedServiceImplementation>(def: ServiceDefinition, impl: S, role: Role): S {
+    if (!this.required(role)) return impl;
+    const out: UntypedServiceImplementation = {};
+    for (const [name, method] of Object.entries(def)) {
+      const handler = impl[name] as (...args: unknown[]) => void;
+      out[name] = (method.responseStream || method.requestStream
+        ? (call: StreamCall & { metadata: Metadata }) => {
+            try {
+              this.check(role, call.metadata);
+            } catch (err) {
+              endWithStatus(call, toStatus(err, method.path));
+              return;
+            }
+            handler(call);
+          }
+        : (call: { metadata: Metadata }, callback: (err: unknown) => void) => {
+            try {
+              this.check(role, call.metadata);
+            } catch (err) {
+              callback(toStatus(err, method.path));
+              return;
+            }
+            handler(call, callback);
+          }) as UntypedHandleCall;
+    }
+    return out as S;
+  }
+}

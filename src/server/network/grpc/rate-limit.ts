@@ -1,0 +1,79 @@
+/**
+ * Per-peer request rate limit (token bucket per client host), applied as a service decorator to every
+ * call of the three services. Off by default (`--peer-requests-per-second 0`): a NameServer's clients
+ * are few, known processes; operators who expose it more widely turn it on. Idle buckets are swept
+ * when the map grows, so memory follows the number of active peers.
+ */
+import type { ServiceDefinition, UntypedHandleCall, UntypedServiceImplementation } from '@grpc/grpc-js';
+import { LimitExceeded } from '../../metadata/errors';
+import { endWithStatus, type StreamCall } from './adapter';
+import { toStatus } from './status';
+
+interface Bucket {
+  tokens: number;
+  at: number;
+}
+
+/** The host part of a grpc-js peer string ("10.0.0.1:5000" → "10.0.0.1", "::1:5000" → "::1"). */
+export function peerHost(peer: string): string {
+  const i = peer.lastIndexOf(':');
+  return (i > 0 ? peer.slice(0, i) : peer).replace(/^\[|\]$/g, '');
+}
+
+/** A token bucket per peer host. */
+export class PeerRateLimiter {
+  private readonly buckets = new Map<string, Bucket>();
+
+  constructor(
+    private readonly perSecond: number,
+    private readonly burst: number = Math.max(1, perSecond * 2),
+    private readonly clock: () => number = () => Date.now(),
+  ) {}
+
+  /** Whether limiting is on. */
+  get enabled(): boolean {
+    return this.perSecond > 0;
+  }
+
+  /** Take one token for `peer`; throws LimitExceeded when its bucket is empty. */
+  admit(peer: string): void {
+    if (!this.enabled) return;
+    const host = peerHost(peer);
+    const now = this.clock();
+    let b = this.buckets.get(host);
+    if (!b) {
+      if (this.buckets.size >= 10_000) this.sweep(now);
+      this.buckets.set(host, (b = { tokens: this.burst, at: now }));
+    }
+    b.tokens = Math.min(this.burst, b.tokens + ((now - b.at) / 1000) * this.perSecond);
+    b.at = now;
+    if (b.tokens < 1) throw new LimitExceeded(`more than ${this.perSecond} requests per second from ${host}; slow down`);
+    b.tokens -= 1;
+  }
+
+  /** Wrap every handler of a service so it first takes a token. */
+  protect<S extends UntypedServiceImplementation>(def: ServiceDefinition, impl: S): S {
+    if (!this.enabled) return impl;
+    const out: UntypedServiceImplementation = {};
+    for (const [name, method] of Object.entries(def)) {
+      const handler = impl[name] as (...args: unknown[]) => void;
+      out[name] = ((call: StreamCall, callback?: (err: unknown) => void) => {
+        try {
+          this.admit(call.getPeer());
+        } catch (err) {
+          if (callback && !method.requestStream && !method.responseStream) callback(toStatus(err, method.path));
+          else endWithStatus(call, toStatus(err, method.path));
+          return;
+        }
+        handler(call, callback);
+      }) as UntypedHandleCall;
+    }
+    return out as S;
+  }
+
+  private sweep(now: number): void {
+    for (const [host, b] of this.buckets) {
+      if (now - b.at > 60_000) this.buckets.delete(host);
+    }
+  }
+}

@@ -1,0 +1,350 @@
+/**
+ * WatchRoutes. A RouteWatchHub indexes watchers by topic and forwards the route table's change events
+ * to them; each RouteWatcher owns one stream: what the client follows, the version it holds of each
+ * topic, and a CoalescingWriter that renders the latest state per topic when the stream can take it.
+ *
+ * What the client is sent for a followed topic, when its turn comes:
+ * - a route whose version differs from the one the client holds → UPDATED (and the client now holds it);
+ * - no route, while the client holds a version → REMOVED;
+ * - otherwise nothing: a client that re-subscribes with the versions it holds (after a failover) gets
+ *   zero bytes for routes that did not change.
+ * During warm-up, a version the client brought from another replica (a failover) is left alone:
+ * this replica may have heard from only some brokers yet, and must not replace a complete route with a
+ * shrunken one or announce a removal. Such topics are re-checked when warm-up ends. Routes this
+ * replica itself sent to the client are followed as usual, warm-up or not.
+ * After each request (one message per request), and every `watchProgressIntervalMs`, a progress
+ * message follows the events.
+ *
+ * Limits: topics per stream, per connection and in total (an all-topics stream counts as one); a
+ * request that would pass one ends the stream with RESOURCE_EXHAUSTED naming it. A route larger than
+ * the message limit is never sent (grpc-js would end the whole stream): the client gets a TOO_LARGE
+ * event for that topic instead, and every other topic flows as usual.
+ */
+import type { ServerDuplexStream } from '@grpc/grpc-js';
+import {
+  RouteEventType,
+  WatchRoutesResponse,
+  type WatchRoutesRequest,
+} from '../../../../generated/nameserver/v1/route_query';
+import { LimitExceeded } from '../../metadata/errors';
+import { removedEventBytes, type RouteTable } from '../../metadata/route-table';
+import type { TopicName } from '../../metadata/types';
+import { checkWatchRoutesRequest } from '../validate';
+import type { WarmUp } from '../../warmup';
+import { CoalescingWriter, directSink } from './coalescing-writer';
+import { checkDecoded, endWithStatus, type StreamTracker } from '../grpc/adapter';
+import { http2SessionOf } from '../grpc/internals';
+import { toStatus } from '../grpc/status';
+import type { Metrics } from '../../metrics';
+
+type Call = ServerDuplexStream<WatchRoutesRequest, WatchRoutesResponse>;
+
+/** Settings of the route watch. */
+export interface RouteWatchOptions {
+  progressIntervalMs: number;
+  stallTimeoutMs: number;
+  maxSubscriptionsPerStream: number;
+  /** Topics followed over all streams of one connection. */
+  maxSubscriptionsPerConnection: number;
+  /** Topics followed over all streams. */
+  maxSubscriptions: number;
+  maxBatchBytes: number;
+  /** Largest message the server may send (grpc.max_send_message_length). */
+  maxMessageBytes: number;
+  /** Ends stalled streams (reset, GOAWAY for connections that keep stalling). */
+  streams: StreamTracker;
+  serverId: string;
+  metrics?: Metrics;
+}
+
+/** Watchers by topic; fan-out of route events. */
+export class RouteWatchHub {
+  private readonly byTopic = new Map<TopicName, Set<RouteWatcher>>();
+  private readonly allTopics = new Set<RouteWatcher>();
+  private readonly watchers = new Set<RouteWatcher>();
+  /** Topics followed per connection (http2 session, or peer string), and in total. */
+  private readonly perConnection = new Map<object | string, number>();
+  private total = 0;
+  private readonly progressTimer: NodeJS.Timeout;
+
+  constructor(
+    readonly routes: RouteTable,
+    readonly warmup: WarmUp,
+    readonly opts: RouteWatchOptions,
+  ) {
+    const notify = (topic: TopicName) => {
+      const set = this.byTopic.get(topic);
+      if (set) for (const w of set) w.changed(topic);
+      for (const w of this.allTopics) w.changed(topic);
+    };
+    routes.on('changed', notify);
+    routes.on('removed', notify);
+    // Warm-up over: routes clients hold that this replica never got are now known to be gone.
+    warmup.on('done', () => {
+      for (const w of this.watchers) w.recheckHeld();
+    });
+    this.progressTimer = setInterval(() => {
+      for (const w of this.watchers) w.progress();
+    }, opts.progressIntervalMs);
+    this.progressTimer.unref();
+  }
+
+  /** Open watch streams. */
+  get size(): number {
+    return this.watchers.size;
+  }
+
+  /** Topics followed over all streams (explicit subscriptions; all-topics streams count as one). */
+  subscriptions(): number {
+    return this.total;
+  }
+
+  /** Topics with at least one explicit watcher (index size; for leak checks and metrics). */
+  get indexedTopics(): number {
+    return this.byTopic.size;
+  }
+
+  /** Serve one WatchRoutes stream. */
+  serve(call: Call): void {
+    new RouteWatcher(call, this).start();
+  }
+
+  /** Stop the progress timer (shutdown). */
+  close(): void {
+    clearInterval(this.progressTimer);
+  }
+
+  /** @internal */
+  add(w: RouteWatcher): void {
+    this.watchers.add(w);
+  }
+
+  /** @internal One more topic followed on this connection; throws LimitExceeded past a limit. */
+  count(conn: object | string): void {
+    const onConn = this.perConnection.get(conn) ?? 0;
+    if (onConn >= this.opts.maxSubscriptionsPerConnection) {
+      throw new LimitExceeded(`one connection may follow at most ${this.opts.maxSubscriptionsPerConnection} topics (--max-subscriptions-per-connection)`);
+    }
+    if (this.total >= this.opts.maxSubscriptions) {
+      throw new LimitExceeded(`this NameServer serves at most ${this.opts.maxSubscriptions} subscriptions (--max-subscriptions); try another replica`);
+    }
+    this.perConnection.set(conn, onConn + 1);
+    this.total++;
+  }
+
+  /** @internal `n` topics no longer followed on this connection. */
+  uncount(conn: object | string, n: number): void {
+    if (n === 0) return;
+    const left = (this.perConnection.get(conn) ?? n) - n;
+    if (left > 0) this.perConnection.set(conn, left);
+    else this.perConnection.delete(conn);
+    this.total -= n;
+  }
+
+  /** @internal */
+  follow(w: RouteWatcher, topic: TopicName): void {
+    let set = this.byTopic.get(topic);
+    if (!set) this.byTopic.set(topic, (set = new Set()));
+    set.add(w);
+  }
+
+  /** @internal */
+  unfollow(w: RouteWatcher, topic: TopicName): void {
+    const set = this.byTopic.get(topic);
+    if (!set) return;
+    set.delete(w);
+    if (set.size === 0) this.byTopic.delete(topic);
+  }
+
+  /** @internal */
+  followAll(w: RouteWatcher): void {
+    this.allTopics.add(w);
+  }
+
+  /** @internal */
+  remove(w: RouteWatcher, topics: Iterable<TopicName>): void {
+    for (const t of topics) this.unfollow(w, t);
+    this.allTopics.delete(w);
+    this.watchers.delete(w);
+  }
+}
+
+/** One WatchRoutes stream (see the module comment). */
+export class RouteWatcher {
+  /** Topics followed explicitly. */
+  private readonly subscribed = new Set<TopicName>();
+  /** Version the client holds, per topic (absent: none). */
+  private readonly held = new Map<TopicName, string>();
+  /** Topics whose held version came from the client, not from this replica (see the module comment). */
+  private readonly foreign = new Set<TopicName>();
+  private all = false;
+  private closed = false;
+  private readonly writer: CoalescingWriter<TopicName>;
+  /** The connection, for the per-connection subscription limit. */
+  private readonly conn: object | string;
+
+  constructor(
+    private readonly call: Call,
+    private readonly hub: RouteWatchHub,
+  ) {
+    this.conn = http2SessionOf(call) ?? call.getPeer();
+    this.writer = new CoalescingWriter<TopicName>(
+      directSink(call as unknown as Parameters<typeof directSink>[0]),
+      (topic) => this.render(topic),
+      () => this.renderProgress(),
+      {
+        maxBatchBytes: hub.opts.maxBatchBytes,
+        maxMessageBytes: hub.opts.maxMessageBytes,
+        stallTimeoutMs: hub.opts.stallTimeoutMs,
+        onWritten: () => hub.opts.metrics?.pushes.inc(),
+        onCoalesced: () => hub.opts.metrics?.coalesced.inc(),
+        onStall: () => {
+          hub.opts.metrics?.watchersEnded.inc({ reason: 'stalled' });
+          this.close();
+          hub.opts.streams.abortStalled(
+            call,
+            toStatus(new LimitExceeded(`watcher read nothing for ${hub.opts.stallTimeoutMs} ms; resubscribe with the versions you hold`), 'WatchRoutes'),
+          );
+        },
+      },
+    );
+  }
+
+  /** Attach listeners. Client half-close does not end the watch (grpcurl half-closes after its request). */
+  start(): void {
+    this.hub.add(this);
+    this.call.on('data', (req: WatchRoutesRequest) => this.onRequest(req));
+    this.call.on('cancelled', () => this.close());
+    this.call.on('close', () => this.close());
+    this.call.on('error', () => this.close());
+    this.call.on('finish', () => this.close());
+  }
+
+  /** Topics this stream follows explicitly (+1 when it follows all topics). */
+  get followed(): number {
+    return this.subscribed.size + (this.all ? 1 : 0);
+  }
+
+  /** A followed topic's route changed or was removed. */
+  changed(topic: TopicName): void {
+    this.writer.mark(topic);
+  }
+
+  /** Send a progress message. */
+  progress(): void {
+    this.writer.progress();
+  }
+
+  /** Re-check every topic the client holds a version of (warm-up just ended). */
+  recheckHeld(): void {
+    for (const t of this.foreign) this.writer.mark(t);
+  }
+
+  private onRequest(req: WatchRoutesRequest): void {
+    if (this.closed) return;
+    try {
+      checkDecoded(req);
+      checkWatchRoutesRequest(req);
+      for (const t of req.unsubscribe) {
+        if (this.subscribed.delete(t)) this.hub.uncount(this.conn, 1);
+        this.hub.unfollow(this, t);
+        if (!this.all) {
+          this.held.delete(t);
+          this.foreign.delete(t);
+          this.writer.forget(t);
+        }
+      }
+      for (const { topic, version } of req.subscribe) {
+        if (!this.subscribed.has(topic)) {
+          if (this.subscribed.size >= this.hub.opts.maxSubscriptionsPerStream) {
+            throw new LimitExceeded(`a WatchRoutes stream may follow at most ${this.hub.opts.maxSubscriptionsPerStream} topics (--max-subscriptions-per-stream)`);
+          }
+          this.hub.count(this.conn);
+          this.subscribed.add(topic);
+          if (!this.all) this.hub.follow(this, topic);
+        }
+        if (version) {
+          this.held.set(topic, version);
+          this.foreign.add(topic);
+        } else {
+          this.held.delete(topic);
+          this.foreign.delete(topic);
+        }
+        this.writer.mark(topic);
+      }
+      if (req.allTopics && !this.all) {
+        this.hub.count(this.conn);
+        this.all = true;
+        this.hub.followAll(this);
+        for (const t of this.subscribed) this.hub.unfollow(this, t); // the all-topics set covers them
+        for (const t of this.hub.routes.topicNames()) this.writer.mark(t);
+      }
+      this.writer.progress(true);
+    } catch (err) {
+      this.close();
+      endWithStatus(this.call, toStatus(err, 'WatchRoutes'));
+    }
+  }
+
+  private render(topic: TopicName): Buffer | undefined {
+    if (!this.all && !this.subscribed.has(topic)) return undefined;
+    const entry = this.hub.routes.get(topic);
+    const have = this.held.get(topic);
+    if (entry?.version === have) {
+      this.foreign.delete(topic); // the client's version is ours: follow it as usual from now on
+      return undefined;
+    }
+    if (have !== undefined && this.foreign.has(topic) && this.hub.warmup.active) return undefined;
+    this.foreign.delete(topic);
+    if (entry) {
+      if (entry.updateEventBytes.length > this.hub.opts.maxMessageBytes) return this.renderTooLarge(topic, entry.updateEventBytes.length);
+      this.held.set(topic, entry.version);
+      return entry.updateEventBytes;
+    }
+    if (have === undefined) return undefined;
+    this.held.delete(topic);
+    return removedEventBytes(topic);
+  }
+
+  /** The route cannot be sent: say so for this topic; the client keeps what it holds (see the proto). */
+  private renderTooLarge(topic: TopicName, bytes: number): Buffer {
+    return Buffer.from(
+      WatchRoutesResponse.encode({
+        events: [{
+          topic,
+          type: RouteEventType.ROUTE_EVENT_TYPE_TOO_LARGE,
+          route: undefined,
+          error: routeTooLargeMessage(topic, bytes, this.hub.opts.maxMessageBytes),
+        }],
+        progress: undefined,
+      }).finish(),
+    );
+  }
+
+  private renderProgress(): Buffer {
+    return Buffer.from(
+      WatchRoutesResponse.encode({
+        events: [],
+        progress: {
+          subscribedTopics: this.subscribed.size,
+          allTopics: this.all,
+          warmingUp: this.hub.warmup.active,
+          serverId: this.hub.opts.serverId,
+        },
+      }).finish(),
+    );
+  }
+
+  private close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.writer.close();
+    this.hub.uncount(this.conn, this.followed);
+    this.hub.remove(this, this.subscribed);
+  }
+}
+
+/** The words for a route larger than the message limit (WatchRoutes events, GetRoute statuses). */
+export function routeTooLargeMessage(topic: TopicName, bytes: number, limit: number): string {
+  return `the route of topic "${topic}" is ${bytes} bytes encoded, more than this server sends in one message (${limit} bytes, --max-message-bytes)`;
+}

@@ -1,0 +1,888 @@
+/**
+ * Pure validators for every request of the API (STYLE.md habit 3, DESIGN.md "Names and bad input").
+ *
+ * Each `check*` returns nothing and throws one `InvalidArgument` for the first bad field it finds,
+ * naming it the way a grpcurl user types it (`topics[3].name`, `data_version.epoch`). They throw
+ * nothing else, even on garbage: every value is treated as `unknown` until its type is checked, a
+ * missing nested message is "is required", and a missing scalar takes its proto3 default (so a
+ * hand-built `{}` behaves like an empty message). Echoed input is truncated and escaped (`show`).
+ */
+import { InvalidArgument } from '../metadata/errors';
+import {
+  ClientRole,
+  CommandOutcome,
+  ConsumeMode,
+  FilterType,
+  MessageType,
+  Permission,
+  type ClientInstance,
+  type ConsumerPosition,
+  type DataVersion,
+  type GroupConfig,
+  type QueuePosition,
+  type RetryPolicy,
+  type Subscription,
+  type TopicConfig,
+} from '../../../generated/nameserver/v1/common';
+import type {
+  CommandResult,
+  HeartbeatRequest,
+  RegisterBrokerRequest,
+  ReportDeltaRequest,
+  ReportInstancesRequest,
+  ReportPositionsRequest,
+  UnregisterBrokerRequest,
+} from '../../../generated/nameserver/v1/broker_registry';
+import type {
+  GetRouteRequest,
+  GetRoutesRequest,
+  TopicSubscription,
+  WatchRoutesRequest,
+} from '../../../generated/nameserver/v1/route_query';
+import type {
+  CheckReplicasRequest,
+  CreateGroupRequest,
+  CreateTopicRequest,
+  DeleteGroupRequest,
+  DeleteTopicRequest,
+  GetConsumerLagRequest,
+  GetGroupRequest,
+  GetTopicRequest,
+  ListBrokersRequest,
+  ListGroupsRequest,
+  ListInstancesRequest,
+  ListRouteVersionsRequest,
+  ListTopicsRequest,
+  SetBrokerPermissionRequest,
+  UpdateGroupRequest,
+  UpdateTopicRequest,
+  WatchClusterRequest,
+} from '../../../generated/nameserver/v1/admin';
+
+// ---------------------------------------------------------------------------------------------------
+// Limits
+
+/** The bounds a deployment may tune. Fixed protocol rules (name syntax and lengths) are not here. */
+export interface ValidationLimits {
+  /** Largest read/write queue count of a topic (`Config.maxQueueNums`). */
+  readonly maxQueueNums: number;
+  /** Most addresses a broker may register. */
+  readonly maxAddresses: number;
+  /** Most attributes on one topic or group config. */
+  readonly maxAttributes: number;
+  /** Largest attribute key or value, in UTF-8 bytes. */
+  readonly maxAttributeBytes: number;
+  /** Largest chunk_count of a chunked registration. */
+  readonly maxChunkCount: number;
+  /** Most client instances in one ReportInstances. */
+  readonly maxInstancesPerReport: number;
+  /** Most topics in one GetRoutes. */
+  readonly maxRoutesPerRequest: number;
+  /** Most subscribe plus unsubscribe entries in one WatchRoutes message. */
+  readonly maxWatchEntries: number;
+  /** Largest page_size of the List* calls. */
+  readonly maxPageSize: number;
+  /** Largest page_size of ListRouteVersions (and most topics it may name). */
+  readonly maxRouteVersionsPageSize: number;
+  /** Longest page_token, in characters. */
+  readonly maxPageTokenChars: number;
+  /** Most NameServer addresses in one CheckReplicas. */
+  readonly maxNameservers: number;
+  /** Most topics in one CheckReplicas. */
+  readonly maxCheckTopics: number;
+}
+
+/** Defaults of DESIGN.md. Checkers take overrides: `{ limits: { maxQueueNums: config.maxQueueNums } }`. */
+export const DEFAULT_LIMITS: Readonly<ValidationLimits> = Object.freeze({
+  maxQueueNums: 1024,
+  maxAddresses: 16,
+  maxAttributes: 64,
+  maxAttributeBytes: 256,
+  maxChunkCount: 100_000,
+  maxInstancesPerReport: 10_000,
+  maxRoutesPerRequest: 1000,
+  maxWatchEntries: 10_000,
+  maxPageSize: 1000,
+  maxRouteVersionsPageSize: 10_000,
+  maxPageTokenChars: 1024,
+  maxNameservers: 16,
+  maxCheckTopics: 10_000,
+});
+
+/** Options every request checker takes. */
+export interface CheckOptions {
+  /** Overrides of DEFAULT_LIMITS, e.g. `{ maxQueueNums: config.maxQueueNums }`. */
+  readonly limits?: Partial<ValidationLimits>;
+}
+
+/** Options of the checkers for broker reports, which may also arrive on a Connect stream. */
+export interface ReportOptions extends CheckOptions {
+  /** True on a Connect stream: an empty cluster/broker_name inherits the session's identity. */
+  readonly identityOptional?: boolean;
+}
+
+/** DEFAULT_LIMITS with the given overrides (an override left undefined keeps the default). */
+function resolveLimits(overrides: Partial<ValidationLimits> | undefined): ValidationLimits {
+  if (overrides === undefined) return DEFAULT_LIMITS;
+  const limits: Record<string, number> = { ...DEFAULT_LIMITS };
+  for (const [key, value] of Object.entries(overrides)) {
+    if (typeof value === 'number') limits[key] = value;
+  }
+  return limits as unknown as ValidationLimits;
+}
+
+const TOPIC_MAX_CHARS = 127;
+const GROUP_MAX_CHARS = 120;
+const IDENTITY_MAX_CHARS = 127;
+const EPOCH_MAX_CHARS = 128;
+const CLIENT_ID_MAX_CHARS = 255;
+const COMMAND_ID_MAX_CHARS = 128;
+const ROUTE_VERSION_MAX_CHARS = 128;
+/** zone, software_version and the descriptive fields of a client instance. */
+const LABEL_MAX_CHARS = 256;
+const COMMAND_MESSAGE_MAX_CHARS = 4096;
+const EXPRESSION_MAX_CHARS = 65_536;
+/** 253 (longest DNS name) + ":65535", with room for brackets. */
+const ADDRESS_MAX_CHARS = 261;
+const QUEUE_ID_MAX = 65_535;
+const UINT32_MAX = 0xffff_ffff;
+/** 64-bit fields arrive as JS numbers (ts-proto `longToNumber`): anything above is not exact. */
+const UINT64_MAX = Number.MAX_SAFE_INTEGER;
+
+const NAME_PATTERN = /^[%|a-zA-Z0-9_-]+$/;
+const NAME_RULE = 'must match ^[%|a-zA-Z0-9_-]+$';
+/** An unpaired UTF-16 surrogate: such a string has no UTF-8 form, so protobuf cannot carry it faithfully. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const ECHO_MAX_CHARS = 64;
+
+// ---------------------------------------------------------------------------------------------------
+// Primitive helpers: every value is unknown until checked; nothing here throws but InvalidArgument.
+
+/** A message whose fields are not trusted yet: the generated field names, any value. */
+type Loose<T> = { readonly [K in keyof T]?: unknown };
+
+function fail(field: string, reason: string): never {
+  throw new InvalidArgument(field, reason);
+}
+
+/**
+ * A user string fit for an error message: quoted, everything but printable ASCII escaped as \uXXXX,
+ * cut after about 64 characters of output.
+ */
+function show(s: string): string {
+  let out = '';
+  let i = 0;
+  for (; i < s.length && out.length < ECHO_MAX_CHARS; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x22 || c === 0x5c) out += `\\${s[i]}`;
+    else if (c >= 0x20 && c <= 0x7e) out += s[i];
+    else out += `\\u${c.toString(16).padStart(4, '0')}`;
+  }
+  return i < s.length ? `"${out}"... (${s.length} characters)` : `"${out}"`;
+}
+
+/** A bounded description of a value that failed a numeric check. */
+function describe(v: unknown): string {
+  if (typeof v === 'number') return String(v);
+  if (typeof v === 'string') return show(v);
+  return v === null ? 'null' : typeof v;
+}
+
+/** A nested message that must be present. */
+function message<T>(v: unknown, field: string): Loose<T> {
+  if (v === undefined || v === null) fail(field, 'is required');
+  if (typeof v !== 'object' || Array.isArray(v)) fail(field, 'must be a message');
+  return v as Loose<T>;
+}
+
+/** A nested message that may be absent. */
+function optionalMessage<T>(v: unknown, field: string): Loose<T> | undefined {
+  return v === undefined || v === null ? undefined : message<T>(v, field);
+}
+
+/** A string field; absent means the proto3 default "". */
+function text(v: unknown, field: string): string {
+  if (v === undefined || v === null) return '';
+  if (typeof v !== 'string') fail(field, 'must be a string');
+  return v;
+}
+
+/** A repeated field; absent means empty. */
+function list(v: unknown, field: string): readonly unknown[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) fail(field, 'must be a list');
+  return v;
+}
+
+/** A repeated field with at most `max` (and at least `min`) entries. */
+function boundedList(v: unknown, field: string, max: number, min = 0): readonly unknown[] {
+  const items = list(v, field);
+  if (items.length > max || items.length < min) {
+    fail(field, min > 0
+      ? `must have ${min}..${max} entries, got ${items.length}`
+      : `must have at most ${max} entries, got ${items.length}`);
+  }
+  return items;
+}
+
+/** An integer field within min..max; absent means 0. */
+function integer(v: unknown, field: string, min: number, max: number): number {
+  const n = v === undefined || v === null ? 0 : v;
+  if (typeof n !== 'number' || !Number.isInteger(n)) fail(field, `must be an integer, got ${describe(n)}`);
+  if (n < min || n > max) {
+    if (min === 0 && n < 0) fail(field, `must not be negative, got ${n}`);
+    fail(field, min === 0 ? `must be at most ${max}, got ${n}` : `must be ${min}..${max}, got ${n}`);
+  }
+  return n;
+}
+
+/** Free-form text: a string of at most `max` UTF-16 units with a UTF-8 form. */
+function freeText(v: unknown, field: string, max: number, required = false): string {
+  const s = text(v, field);
+  if (required && s === '') fail(field, 'is required');
+  if (s.length > max) fail(field, `must be at most ${max} characters, got ${s.length}`);
+  if (LONE_SURROGATE.test(s)) fail(field, 'must be valid UTF-8 (has an unpaired surrogate)');
+  return s;
+}
+
+/** A required name of the RocketMQ charset: topic, group, cluster, broker_name. */
+function validName(v: unknown, field: string, max: number): string {
+  const s = text(v, field);
+  if (s === '') fail(field, 'is required');
+  if (s.length > max) fail(field, `must be at most ${max} characters, got ${s.length}`);
+  if (!NAME_PATTERN.test(s)) fail(field, `${NAME_RULE}, got ${show(s)}`);
+  return s;
+}
+
+/** A name that may be empty (a filter, or an identity a Connect session supplies). */
+function optionalName(v: unknown, field: string, max: number): string {
+  const s = text(v, field);
+  return s === '' ? s : validName(s, field, max);
+}
+
+/** A name prefix filter: empty, or the start of a valid name. */
+function prefix(v: unknown, field: string, max: number): void {
+  const s = text(v, field);
+  if (s.length > max) fail(field, `must be at most ${max} characters, got ${s.length}`);
+  if (s !== '' && !NAME_PATTERN.test(s)) fail(field, `${NAME_RULE}, got ${show(s)}`);
+}
+
+/** Defined values of a generated enum (UNRECOGNIZED = -1 is not one). */
+function enumNames(e: object): ReadonlyMap<number, string> {
+  const names = new Map<number, string>();
+  for (const [key, value] of Object.entries(e)) {
+    if (typeof value === 'number' && value >= 0) names.set(value, key);
+  }
+  return names;
+}
+
+const PERMISSION = enumNames(Permission);
+const MESSAGE_TYPE = enumNames(MessageType);
+const CONSUME_MODE = enumNames(ConsumeMode);
+const FILTER_TYPE = enumNames(FilterType);
+const CLIENT_ROLE = enumNames(ClientRole);
+const COMMAND_OUTCOME = enumNames(CommandOutcome);
+
+/** An enum field holding a defined value; value 0 (UNSPECIFIED) only when `allowUnspecified`. */
+function enumValue(v: unknown, field: string, names: ReadonlyMap<number, string>, allowUnspecified: boolean): number {
+  const n = v === undefined || v === null ? 0 : v;
+  const ok = typeof n === 'number' && names.has(n) && (allowUnspecified || n !== 0);
+  if (!ok) {
+    const allowed = [...names].filter(([value]) => allowUnspecified || value !== 0).map(([, key]) => key);
+    const got = typeof n === 'number' ? (names.get(n) ?? String(n)) : describe(n);
+    fail(field, `must be one of ${allowed.join(', ')}, got ${got}`);
+  }
+  return n as number;
+}
+
+function utf8Bytes(s: string): number {
+  return Buffer.byteLength(s, 'utf8');
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Addresses
+
+const IPV4 = /^(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+const HOST_LABEL = /^[a-zA-Z0-9_](?:[a-zA-Z0-9_-]{0,61}[a-zA-Z0-9_])?$/;
+const HEX_GROUP = /^[0-9a-fA-F]{1,4}$/;
+const PORT = /^[1-9]\d{0,4}$/;
+
+/** A DNS hostname, or a dotted IPv4 address when its last label is numeric. */
+function isHostnameOrIPv4(host: string): boolean {
+  if (host.length === 0 || host.length > 253) return false;
+  const labels = host.split('.');
+  if (/^\d+$/.test(labels[labels.length - 1] ?? '')) return IPV4.test(host);
+  return labels.every((label) => HOST_LABEL.test(label));
+}
+
+/** Number of 16-bit groups in a `::`-free run of IPv6 groups, or -1 when malformed. */
+function ipv6Groups(run: string, ipv4TailAllowed: boolean): number {
+  if (run === '') return 0;
+  const parts = run.split(':');
+  let groups = 0;
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i] ?? '';
+    if (ipv4TailAllowed && i === parts.length - 1 && part.includes('.')) {
+      if (!IPV4.test(part)) return -1;
+      groups += 2;
+    } else if (HEX_GROUP.test(part)) {
+      groups += 1;
+    } else {
+      return -1;
+    }
+  }
+  return groups;
+}
+
+/** A textual IPv6 address (no zone id). */
+function isIPv6(host: string): boolean {
+  if (host.length < 2 || host.length > 45) return false;
+  const gap = host.indexOf('::');
+  if (gap < 0) return ipv6Groups(host, true) === 8;
+  if (host.indexOf('::', gap + 1) >= 0) return false; // at most one '::' (this also rejects ':::')
+  const head = ipv6Groups(host.slice(0, gap), false);
+  const tail = ipv6Groups(host.slice(gap + 2), true);
+  return head >= 0 && tail >= 0 && head + tail <= 7;
+}
+
+/**
+ * Checks `host:port`: host a hostname, an IPv4 address or a bracketed IPv6 address (`[::1]:10911`),
+ * port 1..65535.
+ */
+export function checkAddress(address: string, field: string): void {
+  const s = text(address, field);
+  if (s === '') fail(field, 'is required');
+  if (s.length > ADDRESS_MAX_CHARS) fail(field, `must be host:port of at most ${ADDRESS_MAX_CHARS} characters, got ${s.length}`);
+  let host: string;
+  let port: string;
+  if (s.startsWith('[')) {
+    const close = s.indexOf(']');
+    if (close < 0 || s[close + 1] !== ':') fail(field, `must be host:port, got ${show(s)}`);
+    host = s.slice(1, close);
+    port = s.slice(close + 2);
+    if (!isIPv6(host)) fail(field, `must be host:port with a valid bracketed IPv6 host, got ${show(s)}`);
+  } else {
+    const colon = s.lastIndexOf(':');
+    if (colon < 0) fail(field, `must be host:port, got ${show(s)}`);
+    host = s.slice(0, colon);
+    port = s.slice(colon + 1);
+    if (host.includes(':')) fail(field, `must be host:port with IPv6 hosts in brackets (e.g. [::1]:10911), got ${show(s)}`);
+    if (!isHostnameOrIPv4(host)) fail(field, `must be host:port with a hostname, IPv4 or [IPv6] host, got ${show(s)}`);
+  }
+  if (!PORT.test(port) || Number(port) > 65_535) fail(field, `must be host:port with port 1..65535, got ${show(s)}`);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Building blocks
+
+/** Checks a topic name: required, `^[%|a-zA-Z0-9_-]+$`, at most 127 characters. */
+export function checkTopicName(name: string, field: string): void {
+  validName(name, field, TOPIC_MAX_CHARS);
+}
+
+/** Checks a consumer group name: required, `^[%|a-zA-Z0-9_-]+$`, at most 120 characters. */
+export function checkGroupName(name: string, field: string): void {
+  validName(name, field, GROUP_MAX_CHARS);
+}
+
+function topicName(v: unknown, field: string): string {
+  return validName(v, field, TOPIC_MAX_CHARS);
+}
+
+function groupName(v: unknown, field: string): string {
+  return validName(v, field, GROUP_MAX_CHARS);
+}
+
+/** cluster or broker_name: required unless `optional` (then empty or valid). */
+function identityName(v: unknown, field: string, optional = false): string {
+  return optional ? optionalName(v, field, IDENTITY_MAX_CHARS) : validName(v, field, IDENTITY_MAX_CHARS);
+}
+
+/** cluster, broker_name, broker_id of a broker report. */
+function checkBrokerIdentity(
+  r: Loose<{ cluster: string; brokerName: string; brokerId: number }>,
+  options: ReportOptions,
+): void {
+  identityName(r.cluster, 'cluster', options.identityOptional);
+  identityName(r.brokerName, 'broker_name', options.identityOptional);
+  integer(r.brokerId, 'broker_id', 0, UINT32_MAX);
+}
+
+/** A required data_version with a non-empty epoch; returns its counter. */
+function dataVersion(v: unknown, field: string): number {
+  const dv = message<DataVersion>(v, field);
+  freeText(dv.epoch, `${field}.epoch`, EPOCH_MAX_CHARS, true);
+  return integer(dv.counter, `${field}.counter`, 0, UINT64_MAX);
+}
+
+/** Attributes map: at most `maxAttributes` entries, keys non-empty, keys and values bounded in bytes. */
+function attributes(v: unknown, field: string, limits: ValidationLimits): void {
+  if (v === undefined || v === null) return;
+  if (typeof v !== 'object' || Array.isArray(v)) fail(field, 'must be a map of string to string');
+  const entries = Object.entries(v);
+  if (entries.length > limits.maxAttributes) {
+    fail(field, `must have at most ${limits.maxAttributes} entries, got ${entries.length}`);
+  }
+  const maxBytes = limits.maxAttributeBytes;
+  for (const [key, value] of entries) {
+    if (key === '') fail(field, 'keys must be non-empty');
+    if (utf8Bytes(key) > maxBytes) fail(field, `key ${show(key)} must be at most ${maxBytes} bytes, got ${utf8Bytes(key)}`);
+    if (LONE_SURROGATE.test(key)) fail(field, `key ${show(key)} must be valid UTF-8 (has an unpaired surrogate)`);
+    if (typeof value !== 'string') fail(field, `value of ${show(key)} must be a string`);
+    if (utf8Bytes(value) > maxBytes) fail(field, `value of ${show(key)} must be at most ${maxBytes} bytes, got ${utf8Bytes(value)}`);
+    if (LONE_SURROGATE.test(value)) fail(field, `value of ${show(key)} must be valid UTF-8 (has an unpaired surrogate)`);
+  }
+}
+
+function queueCount(v: unknown, field: string, limits: ValidationLimits): void {
+  const n = v === undefined || v === null ? 0 : v;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > limits.maxQueueNums) {
+    fail(field, `must be 1..${limits.maxQueueNums}, got ${describe(n)}`);
+  }
+}
+
+/**
+ * Checks a topic configuration at `field` (e.g. `topics[3]`, `topic`): valid name, queue counts
+ * 1..maxQueueNums, defined permission and message type (UNSPECIFIED allowed: it means the default),
+ * bounded attributes.
+ */
+export function checkTopicConfig(
+  cfg: TopicConfig | undefined,
+  field: string,
+  limits?: Partial<ValidationLimits>,
+): void {
+  topicConfig(cfg, field, resolveLimits(limits));
+}
+
+function topicConfig(v: unknown, field: string, limits: ValidationLimits): string {
+  const c = message<TopicConfig>(v, field);
+  const topic = topicName(c.name, `${field}.name`);
+  queueCount(c.readQueueNums, `${field}.read_queue_nums`, limits);
+  queueCount(c.writeQueueNums, `${field}.write_queue_nums`, limits);
+  enumValue(c.permission, `${field}.permission`, PERMISSION, true);
+  enumValue(c.messageType, `${field}.message_type`, MESSAGE_TYPE, true);
+  attributes(c.attributes, `${field}.attributes`, limits);
+  return topic;
+}
+
+/**
+ * Checks a consumer group configuration at `field` (e.g. `groups[0]`, `group`): valid name, defined
+ * consume mode, subscriptions to valid topics, retry policy in range, bounded attributes.
+ */
+export function checkGroupConfig(
+  cfg: GroupConfig | undefined,
+  field: string,
+  limits?: Partial<ValidationLimits>,
+): void {
+  groupConfig(cfg, field, resolveLimits(limits));
+}
+
+function groupConfig(v: unknown, field: string, limits: ValidationLimits): string {
+  const c = message<GroupConfig>(v, field);
+  const group = groupName(c.name, `${field}.name`);
+  enumValue(c.consumeMode, `${field}.consume_mode`, CONSUME_MODE, true);
+  const subscriptions = list(c.subscriptions, `${field}.subscriptions`);
+  for (let i = 0; i < subscriptions.length; i++) {
+    const f = `${field}.subscriptions[${i}]`;
+    const s = message<Subscription>(subscriptions[i], f);
+    topicName(s.topic, `${f}.topic`);
+    freeText(s.expression, `${f}.expression`, EXPRESSION_MAX_CHARS);
+    enumValue(s.filterType, `${f}.filter_type`, FILTER_TYPE, true);
+  }
+  const retry = optionalMessage<RetryPolicy>(c.retryPolicy, `${field}.retry_policy`);
+  if (retry !== undefined) {
+    integer(retry.maxAttempts, `${field}.retry_policy.max_attempts`, 0, UINT32_MAX);
+    integer(retry.initialBackoffMs, `${field}.retry_policy.initial_backoff_ms`, 0, UINT64_MAX);
+    integer(retry.maxBackoffMs, `${field}.retry_policy.max_backoff_ms`, 0, UINT64_MAX);
+  }
+  attributes(c.attributes, `${field}.attributes`, limits);
+  return group;
+}
+
+/** Tracks names seen in one list and fails on the second occurrence of any. */
+class Seen {
+  private readonly first = new Map<string, string>();
+  /** Records `value` found at `field`; throws if it was already recorded. */
+  add(value: string, field: string): void {
+    const earlier = this.first.get(value);
+    if (earlier !== undefined) fail(field, `duplicates ${earlier} (${show(value)})`);
+    this.first.set(value, field);
+  }
+  /** The field where `value` was recorded, if any. */
+  where(value: string): string | undefined {
+    return this.first.get(value);
+  }
+}
+
+/** topics[i] configs: each valid, names distinct. */
+function topicConfigs(v: unknown, field: string, limits: ValidationLimits): Seen {
+  const items = list(v, field);
+  const seen = new Seen();
+  for (let i = 0; i < items.length; i++) {
+    seen.add(topicConfig(items[i], `${field}[${i}]`, limits), `${field}[${i}].name`);
+  }
+  return seen;
+}
+
+/** groups[i] configs: each valid, names distinct. */
+function groupConfigs(v: unknown, field: string, limits: ValidationLimits): Seen {
+  const items = list(v, field);
+  const seen = new Seen();
+  for (let i = 0; i < items.length; i++) {
+    seen.add(groupConfig(items[i], `${field}[${i}]`, limits), `${field}[${i}].name`);
+  }
+  return seen;
+}
+
+/** A list of names, each valid and distinct, none also in `upserted` (a delta's upsert list). */
+function deletedNames(v: unknown, field: string, check: (v: unknown, f: string) => string, upserted: Seen): void {
+  const items = list(v, field);
+  const seen = new Seen();
+  for (let i = 0; i < items.length; i++) {
+    const f = `${field}[${i}]`;
+    const n = check(items[i], f);
+    seen.add(n, f);
+    const both = upserted.where(n);
+    if (both !== undefined) fail(f, `is also upserted in ${both}; a name may not be both upserted and deleted`);
+  }
+}
+
+/** A list of topic names, each valid (duplicates allowed). */
+function topicNames(items: readonly unknown[], field: string): void {
+  for (let i = 0; i < items.length; i++) topicName(items[i], `${field}[${i}]`);
+}
+
+/** page_size and page_token of a paginated listing. */
+function page(r: Loose<{ pageSize: number; pageToken: string }>, maxPageSize: number, limits: ValidationLimits): void {
+  integer(r.pageSize, 'page_size', 0, maxPageSize);
+  freeText(r.pageToken, 'page_token', limits.maxPageTokenChars);
+}
+
+/**
+ * Where an admin write goes. `exclusive` (creates): exactly one of `cluster` or non-empty
+ * `broker_names`. Otherwise both are optional restrictions. Either way, each given name is valid.
+ */
+function target(r: Loose<{ cluster: string; brokerNames: string[] }>, exclusive: boolean): void {
+  const cluster = text(r.cluster, 'cluster');
+  const brokerNames = list(r.brokerNames, 'broker_names');
+  if (exclusive && cluster === '' && brokerNames.length === 0) {
+    fail('cluster', 'is required unless broker_names is given');
+  }
+  if (exclusive && cluster !== '' && brokerNames.length > 0) {
+    fail('cluster', 'must be empty when broker_names is given (they are exclusive)');
+  }
+  identityName(cluster, 'cluster', true);
+  for (let i = 0; i < brokerNames.length; i++) identityName(brokerNames[i], `broker_names[${i}]`);
+}
+
+const REQUEST = 'request';
+
+// ---------------------------------------------------------------------------------------------------
+// BrokerRegistry
+
+/**
+ * RegisterBroker (or one chunk of it): identity, 1..16 host:port addresses, data_version with an
+ * epoch, valid and distinct topics and groups, defined permission, chunk_index < chunk_count ≤ 100000.
+ */
+export function checkRegisterBrokerRequest(
+  req: RegisterBrokerRequest,
+  options: ReportOptions = {},
+): void {
+  const limits = resolveLimits(options.limits);
+  const r = message<RegisterBrokerRequest>(req, REQUEST);
+  checkBrokerIdentity(r, options);
+  const addresses = list(r.addresses, 'addresses');
+  if (addresses.length === 0) fail('addresses', 'must have at least one host:port');
+  if (addresses.length > limits.maxAddresses) {
+    fail('addresses', `must have at most ${limits.maxAddresses} entries, got ${addresses.length}`);
+  }
+  for (let i = 0; i < addresses.length; i++) checkAddress(addresses[i] as string, `addresses[${i}]`);
+  freeText(r.zone, 'zone', LABEL_MAX_CHARS);
+  freeText(r.softwareVersion, 'software_version', LABEL_MAX_CHARS);
+  dataVersion(r.dataVersion, 'data_version');
+  topicConfigs(r.topics, 'topics', limits);
+  groupConfigs(r.groups, 'groups', limits);
+  enumValue(r.permission, 'permission', PERMISSION, true);
+  const chunkIndex = integer(r.chunkIndex, 'chunk_index', 0, UINT32_MAX);
+  const chunkCount = integer(r.chunkCount, 'chunk_count', 0, limits.maxChunkCount);
+  if (chunkCount > 1 && chunkIndex >= chunkCount) {
+    fail('chunk_index', `must be less than chunk_count (${chunkCount}), got ${chunkIndex}`);
+  }
+  integer(r.leaseTtlMs, 'lease_ttl_ms', 0, UINT64_MAX);
+}
+
+/** Heartbeat: identity and a data_version with an epoch. */
+export function checkHeartbeatRequest(req: HeartbeatRequest, options: ReportOptions = {}): void {
+  const r = message<HeartbeatRequest>(req, REQUEST);
+  checkBrokerIdentity(r, options);
+  dataVersion(r.dataVersion, 'data_version');
+}
+
+/** UnregisterBroker: identity (always required: it is a unary call); the epoch is optional. */
+export function checkUnregisterBrokerRequest(req: UnregisterBrokerRequest): void {
+  const r = message<UnregisterBrokerRequest>(req, REQUEST);
+  checkBrokerIdentity(r, {});
+  freeText(r.epoch, 'epoch', EPOCH_MAX_CHARS);
+}
+
+/**
+ * ReportDelta: identity, data_version.counter > base_counter, valid and distinct upserts and
+ * deletes, and no name both upserted and deleted.
+ */
+export function checkReportDeltaRequest(
+  req: ReportDeltaRequest,
+  options: ReportOptions = {},
+): void {
+  const limits = resolveLimits(options.limits);
+  const r = message<ReportDeltaRequest>(req, REQUEST);
+  checkBrokerIdentity(r, options);
+  const base = integer(r.baseCounter, 'base_counter', 0, UINT64_MAX);
+  const counter = dataVersion(r.dataVersion, 'data_version');
+  if (counter <= base) fail('data_version.counter', `must be greater than base_counter (${base}), got ${counter}`);
+  const topics = topicConfigs(r.upsertTopics, 'upsert_topics', limits);
+  deletedNames(r.deleteTopics, 'delete_topics', topicName, topics);
+  const groups = groupConfigs(r.upsertGroups, 'upsert_groups', limits);
+  deletedNames(r.deleteGroups, 'delete_groups', groupName, groups);
+}
+
+/** Offsets ≥ 0 within the exact range of a JS number. */
+function offset(v: unknown, field: string): number {
+  return integer(v, field, 0, UINT64_MAX);
+}
+
+/**
+ * ReportPositions: identity; queue positions with valid topic, queue_id < 65536,
+ * 0 ≤ min_offset ≤ max_offset; consumer positions with valid group and topic, committed_offset ≥ 0.
+ */
+export function checkReportPositionsRequest(req: ReportPositionsRequest, options: ReportOptions = {}): void {
+  const r = message<ReportPositionsRequest>(req, REQUEST);
+  checkBrokerIdentity(r, options);
+  const queues = list(r.queuePositions, 'queue_positions');
+  for (let i = 0; i < queues.length; i++) {
+    const f = `queue_positions[${i}]`;
+    const q = message<QueuePosition>(queues[i], f);
+    topicName(q.topic, `${f}.topic`);
+    integer(q.queueId, `${f}.queue_id`, 0, QUEUE_ID_MAX);
+    const min = offset(q.minOffset, `${f}.min_offset`);
+    const max = offset(q.maxOffset, `${f}.max_offset`);
+    if (min > max) fail(`${f}.min_offset`, `must not exceed max_offset (${max}), got ${min}`);
+  }
+  const consumers = list(r.consumerPositions, 'consumer_positions');
+  for (let i = 0; i < consumers.length; i++) {
+    const f = `consumer_positions[${i}]`;
+    const c = message<ConsumerPosition>(consumers[i], f);
+    groupName(c.group, `${f}.group`);
+    topicName(c.topic, `${f}.topic`);
+    integer(c.queueId, `${f}.queue_id`, 0, QUEUE_ID_MAX);
+    offset(c.committedOffset, `${f}.committed_offset`);
+  }
+}
+
+/**
+ * ReportInstances: identity; at most 10,000 instances, each with a client_id (≤ 255 characters),
+ * a producer or consumer role, a valid group if any, valid topic names.
+ */
+export function checkReportInstancesRequest(
+  req: ReportInstancesRequest,
+  options: ReportOptions = {},
+): void {
+  const limits = resolveLimits(options.limits);
+  const r = message<ReportInstancesRequest>(req, REQUEST);
+  checkBrokerIdentity(r, options);
+  const instances = boundedList(r.instances, 'instances', limits.maxInstancesPerReport);
+  for (let i = 0; i < instances.length; i++) {
+    const f = `instances[${i}]`;
+    const c = message<ClientInstance>(instances[i], f);
+    freeText(c.clientId, `${f}.client_id`, CLIENT_ID_MAX_CHARS, true);
+    enumValue(c.role, `${f}.role`, CLIENT_ROLE, false);
+    optionalName(c.group, `${f}.group`, GROUP_MAX_CHARS);
+    topicNames(list(c.topics, `${f}.topics`), `${f}.topics`);
+    freeText(c.host, `${f}.host`, LABEL_MAX_CHARS);
+    freeText(c.language, `${f}.language`, LABEL_MAX_CHARS);
+    freeText(c.version, `${f}.version`, LABEL_MAX_CHARS);
+  }
+}
+
+/** CommandResult: a command_id, a defined outcome (UNSPECIFIED counts as failed), a bounded message. */
+export function checkCommandResult(req: CommandResult): void {
+  const r = message<CommandResult>(req, REQUEST);
+  freeText(r.commandId, 'command_id', COMMAND_ID_MAX_CHARS, true);
+  enumValue(r.outcome, 'outcome', COMMAND_OUTCOME, true);
+  freeText(r.message, 'message', COMMAND_MESSAGE_MAX_CHARS);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// RouteQuery
+
+/** GetRoute: a valid topic name. */
+export function checkGetRouteRequest(req: GetRouteRequest): void {
+  const r = message<GetRouteRequest>(req, REQUEST);
+  topicName(r.topic, 'topic');
+}
+
+/** GetRoutes: 1..1000 valid topic names (duplicates allowed: answered once). */
+export function checkGetRoutesRequest(req: GetRoutesRequest, options: CheckOptions = {}): void {
+  const limits = resolveLimits(options.limits);
+  const r = message<GetRoutesRequest>(req, REQUEST);
+  topicNames(boundedList(r.topics, 'topics', limits.maxRoutesPerRequest, 1), 'topics');
+}
+
+/**
+ * One WatchRoutes message: valid topics in subscribe[i].topic and unsubscribe[i], versions at most
+ * 128 characters, at most 10,000 entries in all.
+ */
+export function checkWatchRoutesRequest(req: WatchRoutesRequest, options: CheckOptions = {}): void {
+  const limits = resolveLimits(options.limits);
+  const r = message<WatchRoutesRequest>(req, REQUEST);
+  const max = limits.maxWatchEntries;
+  const subscribe = boundedList(r.subscribe, 'subscribe', max);
+  const unsubscribe = list(r.unsubscribe, 'unsubscribe');
+  if (subscribe.length + unsubscribe.length > max) {
+    fail('unsubscribe', `must have at most ${max} entries together with subscribe, got ${subscribe.length + unsubscribe.length}`);
+  }
+  for (let i = 0; i < subscribe.length; i++) {
+    const f = `subscribe[${i}]`;
+    const s = message<TopicSubscription>(subscribe[i], f);
+    topicName(s.topic, `${f}.topic`);
+    freeText(s.version, `${f}.version`, ROUTE_VERSION_MAX_CHARS);
+  }
+  topicNames(unsubscribe, 'unsubscribe');
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Admin: reads
+
+/** ListBrokers: optional valid cluster, page_size ≤ 1000, page_token ≤ 1024 characters. */
+export function checkListBrokersRequest(req: ListBrokersRequest, options: CheckOptions = {}): void {
+  const limits = resolveLimits(options.limits);
+  const r = message<ListBrokersRequest>(req, REQUEST);
+  identityName(r.cluster, 'cluster', true);
+  page(r, limits.maxPageSize, limits);
+}
+
+/** ListTopics: optional valid cluster, name_prefix of the topic charset, page bounds. */
+export function checkListTopicsRequest(req: ListTopicsRequest, options: CheckOptions = {}): void {
+  const limits = resolveLimits(options.limits);
+  const r = message<ListTopicsRequest>(req, REQUEST);
+  identityName(r.cluster, 'cluster', true);
+  prefix(r.namePrefix, 'name_prefix', TOPIC_MAX_CHARS);
+  page(r, limits.maxPageSize, limits);
+}
+
+/** GetTopic: a valid topic name. */
+export function checkGetTopicRequest(req: GetTopicRequest): void {
+  const r = message<GetTopicRequest>(req, REQUEST);
+  topicName(r.topic, 'topic');
+}
+
+/** ListGroups: optional valid cluster, name_prefix of the group charset, page bounds. */
+export function checkListGroupsRequest(req: ListGroupsRequest, options: CheckOptions = {}): void {
+  const limits = resolveLimits(options.limits);
+  const r = message<ListGroupsRequest>(req, REQUEST);
+  identityName(r.cluster, 'cluster', true);
+  prefix(r.namePrefix, 'name_prefix', GROUP_MAX_CHARS);
+  page(r, limits.maxPageSize, limits);
+}
+
+/** GetGroup: a valid group name. */
+export function checkGetGroupRequest(req: GetGroupRequest): void {
+  const r = message<GetGroupRequest>(req, REQUEST);
+  groupName(r.group, 'group');
+}
+
+/** GetConsumerLag: a valid group; the topic, if given, valid. */
+export function checkGetConsumerLagRequest(req: GetConsumerLagRequest): void {
+  const r = message<GetConsumerLagRequest>(req, REQUEST);
+  groupName(r.group, 'group');
+  optionalName(r.topic, 'topic', TOPIC_MAX_CHARS);
+}
+
+/** ListInstances: optional valid group and topic, defined role (UNSPECIFIED: both), page bounds. */
+export function checkListInstancesRequest(req: ListInstancesRequest, options: CheckOptions = {}): void {
+  const limits = resolveLimits(options.limits);
+  const r = message<ListInstancesRequest>(req, REQUEST);
+  optionalName(r.group, 'group', GROUP_MAX_CHARS);
+  optionalName(r.topic, 'topic', TOPIC_MAX_CHARS);
+  enumValue(r.role, 'role', CLIENT_ROLE, true);
+  page(r, limits.maxPageSize, limits);
+}
+
+/** WatchCluster: optional valid cluster. */
+export function checkWatchClusterRequest(req: WatchClusterRequest): void {
+  const r = message<WatchClusterRequest>(req, REQUEST);
+  identityName(r.cluster, 'cluster', true);
+}
+
+/** ListRouteVersions: at most 10,000 valid topics, page_size ≤ 10,000, page_token ≤ 1024 characters. */
+export function checkListRouteVersionsRequest(req: ListRouteVersionsRequest, options: CheckOptions = {}): void {
+  const limits = resolveLimits(options.limits);
+  const r = message<ListRouteVersionsRequest>(req, REQUEST);
+  topicNames(boundedList(r.topics, 'topics', limits.maxRouteVersionsPageSize), 'topics');
+  page(r, limits.maxRouteVersionsPageSize, limits);
+}
+
+/** CheckReplicas: at most 16 host:port NameServer addresses, at most 10,000 valid topics. */
+export function checkCheckReplicasRequest(req: CheckReplicasRequest, options: CheckOptions = {}): void {
+  const limits = resolveLimits(options.limits);
+  const r = message<CheckReplicasRequest>(req, REQUEST);
+  const nameservers = boundedList(r.nameservers, 'nameservers', limits.maxNameservers);
+  for (let i = 0; i < nameservers.length; i++) checkAddress(nameservers[i] as string, `nameservers[${i}]`);
+  topicNames(boundedList(r.topics, 'topics', limits.maxCheckTopics), 'topics');
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Admin: writes
+
+/** CreateTopic: a valid `topic` config and exactly one of `cluster` or non-empty `broker_names`. */
+export function checkCreateTopicRequest(req: CreateTopicRequest, options: CheckOptions = {}): void {
+  const limits = resolveLimits(options.limits);
+  const r = message<CreateTopicRequest>(req, REQUEST);
+  topicConfig(r.topic, 'topic', limits);
+  target(r, true);
+}
+
+/** UpdateTopic: a valid `topic` config; cluster and broker_names optional but valid. */
+export function checkUpdateTopicRequest(req: UpdateTopicRequest, options: CheckOptions = {}): void {
+  const limits = resolveLimits(options.limits);
+  const r = message<UpdateTopicRequest>(req, REQUEST);
+  topicConfig(r.topic, 'topic', limits);
+  target(r, false);
+}
+
+/** DeleteTopic: a valid topic name; cluster and broker_names optional but valid. */
+export function checkDeleteTopicRequest(req: DeleteTopicRequest): void {
+  const r = message<DeleteTopicRequest>(req, REQUEST);
+  topicName(r.topic, 'topic');
+  target(r, false);
+}
+
+/** CreateGroup: a valid `group` config and exactly one of `cluster` or non-empty `broker_names`. */
+export function checkCreateGroupRequest(req: CreateGroupRequest, options: CheckOptions = {}): void {
+  const limits = resolveLimits(options.limits);
+  const r = message<CreateGroupRequest>(req, REQUEST);
+  groupConfig(r.group, 'group', limits);
+  target(r, true);
+}
+
+/** UpdateGroup: a valid `group` config; cluster and broker_names optional but valid. */
+export function checkUpdateGroupRequest(req: UpdateGroupRequest, options: CheckOptions = {}): void {
+  const limits = resolveLimits(options.limits);
+  const r = message<UpdateGroupRequest>(req, REQUEST);
+  groupConfig(r.group, 'group', limits);
+  target(r, false);
+}
+
+/** DeleteGroup: a valid group name; cluster and broker_names optional but valid. */
+export function checkDeleteGroupRequest(req: DeleteGroupRequest): void {
+  const r = message<DeleteGroupRequest>(req, REQUEST);
+  groupName(r.group, 'group');
+  target(r, false);
+}
+
+/** SetBrokerPermission: cluster and broker_name required, permission defined and not UNSPECIFIED. */
+export function checkSetBrokerPermissionRequest(req: SetBrokerPermissionRequest): void {
+  const r = message<SetBrokerPermissionRequest>(req, REQUEST);
+  identityName(r.cluster, 'cluster');
+  identityName(r.brokerName, 'broker_name');
+  enumValue(r.permission, 'permission', PERMISSION, false);
+}
