@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// nameserver-admin: the NameServer admin CLI (src/cli/). Runs the TypeScript sources through tsx.
+// nameserver-admin: the NameServer admin CLI (src/cli/), compiled into dist/ by `npm run build`
+// (the npm package ships dist/; `npm pack` builds it first).
 'use strict';
-require('tsx/cjs');
-require('../src/cli/main.ts').main(process.argv);
+require('../dist/src/cli/main.js').main(process.argv);

@@ -4,7 +4,7 @@
  * unreachable, deadline exceeded, TLS failure). Docker's HEALTHCHECK runs it; Kubernetes uses its own
  * native gRPC probe instead (deploy/kubernetes/nameserver.yaml), which asks the same question.
  *
- *   node --import tsx deploy/healthcheck.ts [HOST:PORT] [--service NAME] [--timeout-ms MS] [--tls-ca FILE ...]
+ *   node dist/deploy/healthcheck.js [HOST:PORT] [--service NAME] [--timeout-ms MS] [--tls-ca FILE ...]
  *
  * The address is, first found: the argument, NAMESERVER_HEALTHCHECK_ADDRESS, the port of
  * NAMESERVER_LISTEN on loopback (so a container that moves the server with that variable needs no

@@ -9,10 +9,10 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { COMMANDS, intIn, type CommandDef, type Context } from './commands';
 import { CliError, EXIT, EXIT_CODES_HELP, UsageError, exitCodeForStatus, statusName } from './errors';
 import { isServiceError, parseServers, Rpc } from './rpc';
-import pkg from '../../package.json';
+import { SERVER_VERSION } from '../shared/version';
 
 /** The version printed by --version (the package's). */
-export const CLI_VERSION: string = pkg.version;
+export const CLI_VERSION: string = SERVER_VERSION;
 
 /** Where output goes (stdout/stderr by default; tests of the library API may capture it). */
 export interface Io {

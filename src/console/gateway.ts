@@ -15,7 +15,7 @@
 import type http from 'node:http';
 import * as grpc from '@grpc/grpc-js';
 import type { FileRegistry } from '@bufbuild/protobuf';
-import { isLoopbackPeer } from '../server/network/grpc/auth';
+import { isLoopbackPeer } from '../shared/peers';
 import { BadRequest, loadRegistry, parseRequest, responseJson } from './json';
 import { isAdminWrite, methodTable, type GatewayMethod } from './methods';
 

@@ -10,8 +10,8 @@
  * See README.md beside this file.
  */
 import type { EventEmitter } from 'node:events';
+import type http from 'node:http';
 import type { ChannelCredentials } from '@grpc/grpc-js';
-import type { HttpRoute } from '../server/http';
 import { loadAssets, serveAsset } from './assets';
 import { Gateway } from './gateway';
 
@@ -23,6 +23,9 @@ export interface ConsoleOptions {
   /** Metadata proving a call comes through the gateway (see GatewayOptions.internal). */
   internal?: { key: string; value: string };
 }
+
+/** A handler on the operations HTTP port: true when it answered the request. */
+export type HttpRoute = (req: http.IncomingMessage, res: http.ServerResponse) => boolean | Promise<boolean>;
 
 /** The console's HTTP routes (pages, assets, and the JSON gateway to the gRPC services). */
 export function createConsole(opts: ConsoleOptions): HttpRoute {

@@ -11,7 +11,6 @@
  * ("topic.read_queue_nums"). Every rule is the codec's; the walk only finds where it applied.
  */
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import {
   createFileRegistry,
   fromBinary,
@@ -23,22 +22,11 @@ import {
   type FileRegistry,
   type JsonValue,
 } from '@bufbuild/protobuf';
+import { descriptorSetPath } from '../shared/descriptors';
 import { FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
 
 /** A request the gateway refuses before calling the server (HTTP 400, INVALID_ARGUMENT). */
 export class BadRequest extends Error {}
-
-/** generated/descriptors.binpb, found from src/console and from a compiled dist/src/console. */
-export function descriptorSetPath(): string {
-  for (let dir = __dirname; ; dir = path.dirname(dir)) {
-    try {
-      readFileSync(path.join(dir, 'package.json'));
-      return path.join(dir, 'generated', 'descriptors.binpb');
-    } catch {
-      if (path.dirname(dir) === dir) throw new Error(`console: no package.json above ${__dirname} (looking for generated/descriptors.binpb)`);
-    }
-  }
-}
 
 /** The schemas of every message and service in a serialized FileDescriptorSet. */
 export function loadRegistry(set: Uint8Array = readFileSync(descriptorSetPath())): FileRegistry {

@@ -7,7 +7,8 @@ import type { AddressInfo } from 'node:net';
 import type { Metrics } from './metrics';
 
 /** Extra routes (the web console mounts itself here). */
-export type HttpRoute = (req: http.IncomingMessage, res: http.ServerResponse) => boolean | Promise<boolean>;
+export type { HttpRoute } from '../console';
+import type { HttpRoute } from '../console';
 
 /** Start the HTTP server; resolves with its port. */
 export async function startHttp(

@@ -7,7 +7,8 @@ import { log } from './log';
 import { ConfigError, parseConfig } from './options';
 import { NameServer } from './server';
 
-async function main(): Promise<void> {
+/** Parse the command line and run the NameServer until SIGINT or SIGTERM stops it. */
+export async function main(): Promise<void> {
   let config;
   try {
     config = parseConfig(process.argv);

@@ -6,7 +6,7 @@
  * constant time and never logged.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { isIP } from 'node:net';
+import { INTERNAL_METADATA, isLoopbackPeer } from '../../../shared/peers';
 import type { Metadata, ServiceDefinition, UntypedHandleCall, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { PermissionDenied, Unauthenticated } from '../../metadata/errors';
 import { endWithStatus, type StreamCall } from './adapter';
@@ -30,20 +30,7 @@ const SERVICE_OF: Record<Role, string> = {
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
-/** Metadata key of the per-process internal secret (see Guard.internalSecret). */
-export const INTERNAL_METADATA = 'x-nameserver-internal';
-
-/** Whether a grpc-js peer string ("127.0.0.1:5000", "::1:5000", "::ffff:127.0.0.1:5000") is loopback. */
-export function isLoopbackPeer(peer: string): boolean {
-  if (peer.startsWith('unix:')) return true;
-  const host = peer.replace(/^\[?(.*?)\]?:\d+$/, '$1');
-  if (isIP(host) === 4) return host.startsWith('127.');
-  if (isIP(host) === 6) {
-    const h = host.toLowerCase();
-    return h === '::1' || /^::ffff:127\./.test(h) || /^0{0,4}(:0{0,4}){6}:0{0,3}1$/.test(h);
-  }
-  return false;
-}
+export { INTERNAL_METADATA, isLoopbackPeer };
 
 /** Checks calls against the configured tokens. */
 export class Guard {

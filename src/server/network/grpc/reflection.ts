@@ -13,7 +13,7 @@
  * dependencies not yet sent on this stream.
  */
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
+import { descriptorSetPath } from '../../../shared/descriptors';
 import { status, type ServerDuplexStream, type ServiceDefinition } from '@grpc/grpc-js';
 import { fromBinary } from '@bufbuild/protobuf';
 import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
@@ -30,19 +30,6 @@ import {
   type ServerReflectionResponse,
 } from '../../../../generated/grpc/reflection/v1/reflection';
 import { ServerReflectionService as ReflectionV1Alpha } from '../../../../generated/grpc/reflection/v1alpha/reflection';
-
-/** The descriptor set written by scripts/generate.sh (found from src/ and from a compiled dist/src/). */
-export function defaultDescriptorSetPath(): string {
-  for (let dir = __dirname; ; dir = path.dirname(dir)) {
-    const candidate = path.join(dir, 'generated', 'descriptors.binpb');
-    try {
-      readFileSync(path.join(dir, 'package.json'));
-      return candidate;
-    } catch {
-      if (path.dirname(dir) === dir) throw new Error('generated/descriptors.binpb not found above ' + __dirname);
-    }
-  }
-}
 
 /** Split a FileDescriptorSet into each file's own bytes, untouched (field 1, repeated). */
 function splitFiles(set: Uint8Array): Buffer[] {
@@ -137,7 +124,7 @@ export class DescriptorIndex {
   }
 
   /** Load generated/descriptors.binpb. */
-  static load(services: readonly string[], file = defaultDescriptorSetPath()): DescriptorIndex {
+  static load(services: readonly string[], file = descriptorSetPath()): DescriptorIndex {
     return new DescriptorIndex(readFileSync(file), services);
   }
 
