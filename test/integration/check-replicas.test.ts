@@ -1,18 +1,22 @@
-/** Admin.CheckReplicas across three in-process replicas: agreement, a divergent topic, a dead peer. */
-import { after, before, test } from 'node:test';
+/**
+ * Admin.CheckReplicas across three in-process replicas: agreement, a divergent topic, a dead peer.
+ * Each test has replicas of its own, so the tests hold in any order and alone.
+ */
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { call, startServer, type Started } from '../helpers/server';
 import { report } from '../fixtures/reports';
 
-let replicas: Started[] = [];
-before(async () => {
-  replicas = [await startServer(), await startServer(), await startServer()];
+/** Three replicas that got the same report (topics a, b, c from broker cr), stopped after the test. */
+async function threeReplicas(t: TestContext): Promise<Started[]> {
+  const replicas = [await startServer(), await startServer(), await startServer()];
+  t.after(() => Promise.all(replicas.map((r) => r.stop())));
   for (const r of replicas) await call(r.brokers, 'registerBroker', report('cr', 0, ['a', 'b', 'c']));
-});
-after(() => Promise.all(replicas.map((r) => r.stop())));
+  return replicas;
+}
 
-test('replicas that got the same reports are consistent', async () => {
-  const [a, b, c] = replicas;
+test('replicas that got the same reports are consistent', async (t) => {
+  const [a, b, c] = await threeReplicas(t);
   const res = await call(a!.admin, 'checkReplicas', { nameservers: [b!.address, c!.address, a!.address], topics: [] });
   assert.equal(res.consistent, true);
   assert.deepEqual(res.replicas.map((r) => [r.address, r.reachable, r.topicCount]), [
@@ -23,8 +27,8 @@ test('replicas that got the same reports are consistent', async () => {
   assert.equal(res.divergentCount, 0);
 });
 
-test('a topic only one replica knows, or with another route, is named with each replica\'s version', async () => {
-  const [a, b, c] = replicas;
+test('a topic only one replica knows, or with another route, is named with each replica\'s version', async (t) => {
+  const [a, b, c] = await threeReplicas(t);
   await call(b!.brokers, 'registerBroker', report('cr', 0, ['a', 'b', 'c', 'extra'], { dataVersion: { epoch: 'boot-cr-0', counter: 2 } }));
   await call(c!.brokers, 'registerBroker', report('cr2', 0, ['a']));
   const res = await call(a!.admin, 'checkReplicas', { nameservers: [b!.address, c!.address], topics: [] });
@@ -40,7 +44,8 @@ test('a topic only one replica knows, or with another route, is named with each 
   assert.equal(onlyB.consistent, true, 'restricted to an agreed topic');
 });
 
-test('an unreachable replica makes the check inconsistent and says why', async () => {
+test('an unreachable replica makes the check inconsistent and says why', async (t) => {
+  const replicas = await threeReplicas(t);
   const dead = await startServer();
   const address = dead.address;
   await dead.stop();
@@ -50,7 +55,8 @@ test('an unreachable replica makes the check inconsistent and says why', async (
   assert.match(res.replicas[1]!.error, /UNAVAILABLE|DEADLINE/);
 });
 
-test('without addresses, the configured peers are used', async () => {
+test('without addresses, the configured peers are used', async (t) => {
+  const replicas = await threeReplicas(t);
   const s = await startServer({ peers: replicas.map((r) => r.address).join(',') });
   try {
     const res = await call(s.admin, 'checkReplicas', { nameservers: [], topics: [] });
