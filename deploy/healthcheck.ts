@@ -10,10 +10,10 @@
  * NAMESERVER_LISTEN on loopback (so a container that moves the server with that variable needs no
  * second setting), 127.0.0.1:9876. Exit 2 is reserved by Docker, so bad usage exits 1 too.
  */
-import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { Command } from 'commander';
 import { service as healthService } from 'grpc-health-check';
+import { clientCredentials } from '../src/shared/tls';
 
 /** The address probed when nothing says otherwise. */
 export const DEFAULT_HEALTH_ADDRESS = '127.0.0.1:9876';
@@ -64,8 +64,7 @@ export function defaultHealthAddress(env: NodeJS.ProcessEnv = process.env): stri
 
 function credentials(o: HealthCheckOptions): grpc.ChannelCredentials {
   if (!o.tlsCaFile) return grpc.credentials.createInsecure();
-  const read = (f: string | undefined) => (f ? readFileSync(f) : null);
-  return grpc.credentials.createSsl(readFileSync(o.tlsCaFile), read(o.tlsKeyFile), read(o.tlsCertFile));
+  return clientCredentials({ ca: o.tlsCaFile, cert: o.tlsCertFile, key: o.tlsKeyFile });
 }
 
 type CheckFn = (

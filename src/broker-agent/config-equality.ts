@@ -7,33 +7,25 @@
  */
 import {
   ConsumeMode,
-  FilterType,
   MessageType,
   Permission,
   type GroupConfig,
   type Subscription,
   type TopicConfig,
 } from '../../generated/nameserver/v1/common';
+import { consumeModeOrDefault, filterTypeOrDefault, messageTypeOrDefault, permissionOrDefault } from '../shared/contract';
 
-/** The permission a topic or broker means when it says UNSPECIFIED. */
-export function normalisePermission(p: Permission): Permission {
-  return p === Permission.PERMISSION_UNSPECIFIED ? Permission.PERMISSION_READ_WRITE : p;
-}
-
-function normaliseMessageType(t: MessageType): MessageType {
-  return t === MessageType.MESSAGE_TYPE_UNSPECIFIED ? MessageType.MESSAGE_TYPE_NORMAL : t;
-}
-
-function normaliseConsumeMode(m: ConsumeMode): ConsumeMode {
-  return m === ConsumeMode.CONSUME_MODE_UNSPECIFIED ? ConsumeMode.CONSUME_MODE_CLUSTERING : m;
-}
+/** The permission a topic or broker means when it says UNSPECIFIED (READ_WRITE). */
+export const normalisePermission = permissionOrDefault;
+const normaliseMessageType = messageTypeOrDefault;
+const normaliseConsumeMode = consumeModeOrDefault;
 
 function attributesText(a: Readonly<Record<string, string>> | undefined): string {
   return JSON.stringify(Object.entries(a ?? {}).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)));
 }
 
 function subscriptionText(s: Subscription): string {
-  const filter = s.filterType === FilterType.FILTER_TYPE_UNSPECIFIED ? FilterType.FILTER_TYPE_TAG : s.filterType;
+  const filter = filterTypeOrDefault(s.filterType);
   return JSON.stringify([s.topic, s.expression === '' ? '*' : s.expression, filter]);
 }
 

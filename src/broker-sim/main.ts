@@ -9,8 +9,6 @@
  * Logs are JSON lines on stdout; "broker registered" (with `nameserver`) is logged each time a
  * NameServer accepts the registration, which scripts and tests wait for.
  */
-import { readFileSync } from 'node:fs';
-import * as grpc from '@grpc/grpc-js';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { CommandOutcome } from '../../generated/nameserver/v1/common';
 import { BrokerAgent } from '../broker-agent';
@@ -19,6 +17,8 @@ import { SERVER_VERSION } from '../shared/version';
 import { ConfigStore } from './config-store';
 import { log } from './log';
 import { TrafficModel } from './traffic';
+import { parseHostPort } from '../shared/address';
+import { clientCredentials } from '../shared/tls';
 
 /** Parsed command line. */
 export interface SimOptions {
@@ -44,7 +44,11 @@ function wholeNumber(flag: string) {
 }
 
 function hostPort(v: string): string {
-  if (!/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(v)) throw new InvalidArgumentError(`must be host:port, got ${JSON.stringify(v)}`);
+  try {
+    parseHostPort(v);
+  } catch (err) {
+    throw new InvalidArgumentError(`must be host:port (${(err as Error).message}), got ${JSON.stringify(v)}`);
+  }
   return v;
 }
 
@@ -129,7 +133,7 @@ async function main(): Promise<void> {
     reportIntervalMs: o.reportIntervalMs,
     resolveIntervalMs: o.resolveIntervalMs,
     token: o.token,
-    credentials: o.tlsCa ? grpc.credentials.createSsl(readFileSync(o.tlsCa)) : undefined,
+    credentials: o.tlsCa ? clientCredentials({ ca: o.tlsCa }) : undefined,
   });
   const broker = `${o.cluster}/${o.brokerName}/${o.brokerId}`;
   agent.on('registered', (nameserver, info) =>

@@ -4,7 +4,6 @@
  * streams, and the per-broker results of a failed write (from the `nameserver-results-bin` trailer,
  * or parsed from the status message when a proxy dropped the trailer).
  */
-import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import {
   AdminClient,
@@ -19,9 +18,10 @@ import {
   type WatchRoutesResponse,
 } from '../../generated/nameserver/v1/route_query';
 import { UsageError } from './errors';
+import { parseHostPort } from '../shared/address';
+import { clientCredentials, TlsFileError } from '../shared/tls';
+import { RESULTS_TRAILER } from '../shared/contract';
 
-/** Trailing metadata key holding the encoded XxxResponse of an incomplete Admin write. */
-export const RESULTS_TRAILER = 'nameserver-results-bin';
 
 /** How to reach the NameServer. */
 export interface ConnectionOptions {
@@ -41,8 +41,6 @@ export interface ConnectionOptions {
   timeoutMs: number;
 }
 
-const ADDRESS = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
-
 /** Split and check a comma-separated list of host:port addresses. */
 export function parseServers(value: string, flag = '--server'): string[] {
   const list = value
@@ -51,28 +49,23 @@ export function parseServers(value: string, flag = '--server'): string[] {
     .filter(Boolean);
   if (list.length === 0) throw new UsageError(`${flag} needs at least one host:port`);
   for (const a of list) {
-    const m = ADDRESS.exec(a);
-    if (!m || Number(m[2]) > 65535) throw new UsageError(`${flag}: "${a}" is not host:port (e.g. 127.0.0.1:9876)`);
+    try {
+      parseHostPort(a);
+    } catch (err) {
+      throw new UsageError(`${flag}: "${a}" is not host:port (e.g. 127.0.0.1:9876): ${(err as Error).message}`);
+    }
   }
   return list;
 }
 
-function readPem(file: string, flag: string): Buffer {
-  try {
-    return readFileSync(file);
-  } catch (err) {
-    throw new UsageError(`${flag}: cannot read ${file}: ${(err as Error).message}`);
-  }
-}
-
 /** Channel credentials from the options. */
 export function channelCredentials(o: ConnectionOptions): grpc.ChannelCredentials {
-  if (!o.tls && !o.tlsCa && !o.tlsCert && !o.tlsKey) return grpc.credentials.createInsecure();
-  if (!!o.tlsCert !== !!o.tlsKey) throw new UsageError('--tls-cert and --tls-key go together');
-  const ca = o.tlsCa ? readPem(o.tlsCa, '--tls-ca') : null;
-  const key = o.tlsKey ? readPem(o.tlsKey, '--tls-key') : null;
-  const cert = o.tlsCert ? readPem(o.tlsCert, '--tls-cert') : null;
-  return grpc.credentials.createSsl(ca, key, cert);
+  try {
+    return clientCredentials({ tls: o.tls, ca: o.tlsCa, cert: o.tlsCert, key: o.tlsKey });
+  } catch (err) {
+    if (err instanceof TlsFileError) throw new UsageError(err.message);
+    throw err;
+  }
 }
 
 /** Whether a thrown value is a gRPC status error. */

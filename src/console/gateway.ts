@@ -18,9 +18,8 @@ import type { FileRegistry } from '@bufbuild/protobuf';
 import { isLoopbackPeer } from '../shared/peers';
 import { BadRequest, loadRegistry, parseRequest, responseJson } from './json';
 import { isAdminWrite, methodTable, type GatewayMethod } from './methods';
+import { RESULTS_TRAILER } from '../shared/contract';
 
-/** Trailing metadata of an incomplete Admin write: the encoded response with every broker's result. */
-export const RESULTS_TRAILER = 'nameserver-results-bin';
 
 /** Where and how the gateway reaches the gRPC services. */
 export interface GatewayOptions {

@@ -5,6 +5,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Metrics } from './metrics';
+import { parseHostPort } from '../shared/address';
 
 /** Extra routes (the web console mounts itself here). */
 export type { HttpRoute } from '../console';
@@ -40,9 +41,7 @@ export async function startHttp(
       res.end('internal error\n');
     });
   });
-  const i = listen.lastIndexOf(':');
-  const host = listen.slice(0, i).replace(/^\[|\]$/g, '');
-  const port = Number(listen.slice(i + 1));
+  const { host, port } = parseHostPort(listen, { allowPortZero: true });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());

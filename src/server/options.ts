@@ -9,6 +9,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import YAML from 'yaml';
 import { DEFAULT_CONFIG, type Config } from './config';
 import { SERVER_VERSION } from '../shared/version';
+import { parseHostPort } from '../shared/address';
 
 /** A configuration problem, worded for the operator. */
 export class ConfigError extends Error {}
@@ -68,8 +69,10 @@ function parseNonNegativeInt(flag: string) {
 }
 
 function parseListen(value: string): string {
-  if (!/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(value) || Number(value.slice(value.lastIndexOf(':') + 1)) > 65535) {
-    throw new InvalidArgumentError(`must be host:port (e.g. 127.0.0.1:9876 or [::1]:9876), got ${JSON.stringify(value)}`);
+  try {
+    parseHostPort(value, { allowPortZero: true });
+  } catch (err) {
+    throw new InvalidArgumentError(`must be host:port (e.g. 127.0.0.1:9876 or [::1]:9876): ${(err as Error).message}, got ${JSON.stringify(value)}`);
   }
   return value;
 }

@@ -4,6 +4,7 @@
  * sends to prove it is this process's own client.
  */
 import { isIP } from 'node:net';
+import { peerHost } from './address';
 
 /** Metadata key of the per-process internal secret (the server's Guard holds the secret). */
 export const INTERNAL_METADATA = 'x-nameserver-internal';
@@ -11,7 +12,7 @@ export const INTERNAL_METADATA = 'x-nameserver-internal';
 /** Whether a grpc-js peer string ("127.0.0.1:5000", "[::1]:5000", "::ffff:127.0.0.1:5000", "unix:…") is loopback. */
 export function isLoopbackPeer(peer: string): boolean {
   if (peer.startsWith('unix:')) return true;
-  const host = peer.replace(/^\[?(.*?)\]?:\d+$/, '$1');
+  const host = peerHost(peer);
   if (isIP(host) === 4) return host.startsWith('127.');
   if (isIP(host) === 6) {
     const h = host.toLowerCase();

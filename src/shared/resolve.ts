@@ -5,18 +5,7 @@
  */
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-
-/** Split "host:port" (IPv6 in brackets). */
-export function splitHostPort(address: string): { host: string; port: string } {
-  const m = /^\[([^\]]+)\]:(\d+)$/.exec(address) ?? /^([^:]+):(\d+)$/.exec(address);
-  if (!m) throw new Error(`not host:port: ${JSON.stringify(address)}`);
-  return { host: m[1]!, port: m[2]! };
-}
-
-/** Join host and port, bracketing IPv6. */
-export function joinHostPort(host: string, port: string | number): string {
-  return isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
-}
+import { joinHostPort, parseHostPort } from './address';
 
 /**
  * Expand a list of "host:port" (or one comma-separated string) into concrete addresses, resolving
@@ -31,7 +20,7 @@ export async function resolveAddresses(
   const out = new Set<string>();
   for (const entry of entries) {
     try {
-      const { host, port } = splitHostPort(entry);
+      const { host, port } = parseHostPort(entry);
       if (isIP(host)) {
         out.add(joinHostPort(host, port));
         continue;

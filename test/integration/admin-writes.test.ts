@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { status } from '@grpc/grpc-js';
 import { CreateTopicResponse } from '../../generated/nameserver/v1/admin';
 import { CommandOutcome, Permission } from '../../generated/nameserver/v1/common';
-import { RESULTS_TRAILER } from '../../src/server/network/admin/commands';
+import { RESULTS_TRAILER } from '../../src/shared/contract';
 import { call, rejectsWith, startServer, type Started } from '../helpers/server';
 import { WatchProbe } from '../helpers/watch';
 import { FakeBroker } from '../fixtures/fake-broker';

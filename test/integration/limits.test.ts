@@ -3,7 +3,8 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { status } from '@grpc/grpc-js';
 import { LimitExceeded } from '../../src/server/metadata/errors';
-import { PeerRateLimiter, peerHost } from '../../src/server/network/grpc/rate-limit';
+import { PeerRateLimiter } from '../../src/server/network/grpc/rate-limit';
+import { peerHost } from '../../src/shared/address';
 import { call, connect, startServer } from '../helpers/server';
 import { WatchProbe } from '../helpers/watch';
 

@@ -30,6 +30,7 @@ import { BrokerConflict, FailedPrecondition, Superseded } from './errors';
 import { sameStrings } from './equality';
 import { systemTimers, type Timer, type Timers } from './timers';
 import { brokerKey, replicaSetKey, type BrokerKey, type ReplicaSetKey } from './types';
+import { permissionOrDefault } from '../../shared/contract';
 
 /** How a broker keeps its registration alive. */
 export type SessionKind = 'stream' | 'lease';
@@ -111,8 +112,6 @@ export interface BrokerManagerOptions {
   onExpire: ExpireHandler;
 }
 
-const normalisePermission = (p: Permission) =>
-  p === Permission.PERMISSION_UNSPECIFIED ? Permission.PERMISSION_READ_WRITE : p;
 
 /** See the module comment. */
 export class BrokerManager extends EventEmitter<BrokerEvents> {
@@ -194,7 +193,7 @@ export class BrokerManager extends EventEmitter<BrokerEvents> {
     const key = brokerKey(h.cluster, h.brokerName, h.brokerId);
     const now = this.timers.now();
     const e = this.entries.get(key);
-    const header = { ...h, addresses: Object.freeze([...h.addresses]), permission: normalisePermission(h.permission) };
+    const header = { ...h, addresses: Object.freeze([...h.addresses]), permission: permissionOrDefault(h.permission) };
     if (!e) {
       const state = this.freeze(key, header, -1, kind, this.nextSession++, now);
       const entry: Entry = { state, live: { lastSeenAtMs: now, leaseExpiresAtMs: 0, streamOpen: kind === 'stream' }, leaseTtlMs, timer: undefined, timerDueAtMs: 0 };
@@ -245,7 +244,7 @@ export class BrokerManager extends EventEmitter<BrokerEvents> {
     const e = this.entries.get(key);
     if (!e) return undefined;
     const prev = e.state;
-    e.state = Object.freeze({ ...prev, permission: normalisePermission(permission) });
+    e.state = Object.freeze({ ...prev, permission: permissionOrDefault(permission) });
     if (prev.permission !== e.state.permission) this.emit('updated', e.state, prev);
     return e.state;
   }

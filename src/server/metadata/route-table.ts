@@ -22,6 +22,7 @@ import {
 import type { BrokerManager, BrokerState } from './broker-manager';
 import type { TopicManager } from './topic-manager';
 import type { TopicName } from './types';
+import { messageTypeOrDefault } from '../../shared/contract';
 
 /**
  * A route ready to serve: its version and its encodings. Replaced (never mutated) when the route
@@ -188,7 +189,7 @@ export class RouteTable extends EventEmitter<RouteTableEvents> {
         permission: effectivePermission(config.permission, state.permission),
         replicas: replicas.map((r) => ({ brokerId: r.brokerId, addresses: [...r.addresses], leader: r.brokerId === 0 })),
       });
-      const t = config.messageType || MessageType.MESSAGE_TYPE_NORMAL;
+      const t = messageTypeOrDefault(config.messageType);
       typeVotes.set(t, (typeVotes.get(t) ?? 0) + 1);
     }
     brokers.sort((a, b) => cmp(a.brokerName, b.brokerName) || cmp(a.cluster, b.cluster));

@@ -12,6 +12,7 @@ import net from 'node:net';
 import type { ConnectionInjector } from '@grpc/grpc-js';
 import { log } from '../log';
 import type { RemotingDoor } from './remoting/door';
+import { parseHostPort } from '../../shared/address';
 
 const HTTP2_PREFACE_FIRST = 0x50; // 'P'
 const TLS_HANDSHAKE = 0x16;
@@ -30,9 +31,9 @@ export class SharedPort {
 
   /** Listen on host:port (every address the host resolves to, like grpc-js). Resolves with the port. */
   async listen(hostPort: string): Promise<number> {
-    const i = hostPort.lastIndexOf(':');
-    const host = hostPort.slice(0, i).replace(/^\[|\]$/g, '');
-    let port = Number(hostPort.slice(i + 1));
+    const parsed = parseHostPort(hostPort, { allowPortZero: true });
+    const host = parsed.host;
+    let port = parsed.port;
     const addresses = net.isIP(host) ? [host] : (await dns.lookup(host, { all: true })).map((a) => a.address);
     let bound = 0;
     let firstError: unknown;

@@ -58,6 +58,7 @@ import type {
   UpdateTopicRequest,
   WatchClusterRequest,
 } from '../../../generated/nameserver/v1/admin';
+import { AddressError, parseHostPort } from '../../shared/address';
 
 // ---------------------------------------------------------------------------------------------------
 // Limits
@@ -302,49 +303,6 @@ function utf8Bytes(s: string): number {
 // ---------------------------------------------------------------------------------------------------
 // Addresses
 
-const IPV4 = /^(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-const HOST_LABEL = /^[a-zA-Z0-9_](?:[a-zA-Z0-9_-]{0,61}[a-zA-Z0-9_])?$/;
-const HEX_GROUP = /^[0-9a-fA-F]{1,4}$/;
-const PORT = /^[1-9]\d{0,4}$/;
-
-/** A DNS hostname, or a dotted IPv4 address when its last label is numeric. */
-function isHostnameOrIPv4(host: string): boolean {
-  if (host.length === 0 || host.length > 253) return false;
-  const labels = host.split('.');
-  if (/^\d+$/.test(labels[labels.length - 1] ?? '')) return IPV4.test(host);
-  return labels.every((label) => HOST_LABEL.test(label));
-}
-
-/** Number of 16-bit groups in a `::`-free run of IPv6 groups, or -1 when malformed. */
-function ipv6Groups(run: string, ipv4TailAllowed: boolean): number {
-  if (run === '') return 0;
-  const parts = run.split(':');
-  let groups = 0;
-  for (let i = 0; i < parts.length; i++) {
-    const part = parts[i] ?? '';
-    if (ipv4TailAllowed && i === parts.length - 1 && part.includes('.')) {
-      if (!IPV4.test(part)) return -1;
-      groups += 2;
-    } else if (HEX_GROUP.test(part)) {
-      groups += 1;
-    } else {
-      return -1;
-    }
-  }
-  return groups;
-}
-
-/** A textual IPv6 address (no zone id). */
-function isIPv6(host: string): boolean {
-  if (host.length < 2 || host.length > 45) return false;
-  const gap = host.indexOf('::');
-  if (gap < 0) return ipv6Groups(host, true) === 8;
-  if (host.indexOf('::', gap + 1) >= 0) return false; // at most one '::' (this also rejects ':::')
-  const head = ipv6Groups(host.slice(0, gap), false);
-  const tail = ipv6Groups(host.slice(gap + 2), true);
-  return head >= 0 && tail >= 0 && head + tail <= 7;
-}
-
 /**
  * Checks `host:port`: host a hostname, an IPv4 address or a bracketed IPv6 address (`[::1]:10911`),
  * port 1..65535.
@@ -353,23 +311,12 @@ export function checkAddress(address: string, field: string): void {
   const s = text(address, field);
   if (s === '') fail(field, 'is required');
   if (s.length > ADDRESS_MAX_CHARS) fail(field, `must be host:port of at most ${ADDRESS_MAX_CHARS} characters, got ${s.length}`);
-  let host: string;
-  let port: string;
-  if (s.startsWith('[')) {
-    const close = s.indexOf(']');
-    if (close < 0 || s[close + 1] !== ':') fail(field, `must be host:port, got ${show(s)}`);
-    host = s.slice(1, close);
-    port = s.slice(close + 2);
-    if (!isIPv6(host)) fail(field, `must be host:port with a valid bracketed IPv6 host, got ${show(s)}`);
-  } else {
-    const colon = s.lastIndexOf(':');
-    if (colon < 0) fail(field, `must be host:port, got ${show(s)}`);
-    host = s.slice(0, colon);
-    port = s.slice(colon + 1);
-    if (host.includes(':')) fail(field, `must be host:port with IPv6 hosts in brackets (e.g. [::1]:10911), got ${show(s)}`);
-    if (!isHostnameOrIPv4(host)) fail(field, `must be host:port with a hostname, IPv4 or [IPv6] host, got ${show(s)}`);
+  try {
+    parseHostPort(s);
+  } catch (err) {
+    if (!(err instanceof AddressError)) throw err;
+    fail(field, `must be host:port (${err.message}), got ${show(s)}`);
   }
-  if (!PORT.test(port) || Number(port) > 65_535) fail(field, `must be host:port with port 1..65535, got ${show(s)}`);
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import { CommandOutcome } from '../../../../generated/nameserver/v1/common';
 import { WriteIncomplete, type ErrorKind } from '../../metadata/errors';
 import type { BrokerKey, BrokerRef } from '../../metadata/types';
 import type { SessionDirectory } from '../broker-registry/session';
+import { RESULTS_TRAILER } from '../../../shared/contract';
 
 type Action = NonNullable<Command['action']>;
 
@@ -19,8 +20,6 @@ interface Pending {
   done: (r: CommandResult) => void;
 }
 
-/** Trailing metadata key carrying the encoded per-broker results of an incomplete write. */
-export const RESULTS_TRAILER = 'nameserver-results-bin';
 
 /**
  * Another way to reach some brokers (RocketMQ brokers registered over remoting, which take commands as

@@ -3,7 +3,6 @@
  * ListRouteVersions) and name the topics they disagree on — the operator tool RocketMQ lacks
  * (apache/rocketmq#4807). Versions are content-derived, so equal versions mean equal routes.
  */
-import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import {
   AdminClient,
@@ -15,6 +14,7 @@ import {
 import type { Config } from '../../config';
 import { listRouteVersions } from './views';
 import type { Registry } from '../../metadata/registry';
+import { clientCredentials } from '../../../shared/tls';
 
 /** At most this many divergent topics are listed (all are counted). */
 const MAX_LISTED = 1000;
@@ -22,10 +22,10 @@ const MAX_LISTED = 1000;
 /** Credentials for calling peers: the server's own TLS material, or plaintext. */
 function peerCredentials(c: Readonly<Config>): grpc.ChannelCredentials {
   if (!c.tlsCertFile) return grpc.credentials.createInsecure();
-  const ca = c.tlsClientCaFile ? readFileSync(c.tlsClientCaFile) : null;
-  return ca
-    ? grpc.credentials.createSsl(ca, readFileSync(c.tlsKeyFile), readFileSync(c.tlsCertFile))
-    : grpc.credentials.createSsl();
+  // With a client CA (mutual TLS), peers trust that CA and expect this server's certificate.
+  return c.tlsClientCaFile
+    ? clientCredentials({ ca: c.tlsClientCaFile, cert: c.tlsCertFile, key: c.tlsKeyFile }, { ca: '--tls-client-ca', cert: '--tls-cert', key: '--tls-key' })
+    : clientCredentials({ tls: true });
 }
 
 /** All route versions of one peer, page by page. */

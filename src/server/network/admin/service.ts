@@ -10,7 +10,7 @@ import {
   type AdminServer,
 } from '../../../../generated/nameserver/v1/admin';
 import type { Command } from '../../../../generated/nameserver/v1/broker_registry';
-import { MessageType, Permission, type GroupConfig, type TopicConfig } from '../../../../generated/nameserver/v1/common';
+import { type GroupConfig, type TopicConfig } from '../../../../generated/nameserver/v1/common';
 import type { ServerUnaryCall } from '@grpc/grpc-js';
 import {
   clusters,
@@ -48,13 +48,14 @@ import {
 import { serverStream, unary } from '../grpc/adapter';
 import type { ServiceDeps } from '../deps';
 import { SERVER_VERSION } from '../../../shared/version';
+import { messageTypeOrDefault, permissionOrDefault } from '../../../shared/contract';
 
 /** Topic configs go to brokers with defaults made explicit, so every broker stores the same thing. */
 function explicitTopic(t: TopicConfig): TopicConfig {
   return {
     ...t,
-    permission: t.permission || Permission.PERMISSION_READ_WRITE,
-    messageType: t.messageType || MessageType.MESSAGE_TYPE_NORMAL,
+    permission: permissionOrDefault(t.permission),
+    messageType: messageTypeOrDefault(t.messageType),
   };
 }
 

@@ -8,17 +8,13 @@ import type { ServiceDefinition, UntypedHandleCall, UntypedServiceImplementation
 import { LimitExceeded } from '../../metadata/errors';
 import { endWithStatus, type StreamCall } from './adapter';
 import { toStatus } from './status';
+import { peerHost } from '../../../shared/address';
 
 interface Bucket {
   tokens: number;
   at: number;
 }
 
-/** The host part of a grpc-js peer string ("10.0.0.1:5000" → "10.0.0.1", "::1:5000" → "::1"). */
-export function peerHost(peer: string): string {
-  const i = peer.lastIndexOf(':');
-  return (i > 0 ? peer.slice(0, i) : peer).replace(/^\[|\]$/g, '');
-}
 
 /** A token bucket per peer host. */
 export class PeerRateLimiter {

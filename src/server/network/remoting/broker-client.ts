@@ -9,7 +9,7 @@
 import net from 'node:net';
 import type { BrokerResult } from '../../../../generated/nameserver/v1/admin';
 import type { Command } from '../../../../generated/nameserver/v1/broker_registry';
-import { CommandOutcome, ConsumeMode, Permission, type GroupConfig } from '../../../../generated/nameserver/v1/common';
+import { CommandOutcome, ConsumeMode, type GroupConfig } from '../../../../generated/nameserver/v1/common';
 import type { Registry } from '../../metadata/registry';
 import type { BrokerRef } from '../../metadata/types';
 import type { RemotingBrokers } from './brokers';
@@ -17,6 +17,8 @@ import { RequestCode, ResponseCode } from './codes';
 import { decodeFrame, encodeFrame, FrameError, FrameSplitter, isResponse, SerializeType, type RemotingCommand } from './frame';
 import { writeJson } from './json';
 import { createTopicFields, permBits } from './translate';
+import { parseHostPort } from '../../../shared/address';
+import { permissionOrDefault } from '../../../shared/contract';
 
 type Action = NonNullable<Command['action']>;
 
@@ -29,8 +31,7 @@ class BrokerConnection {
   closed = false;
 
   constructor(readonly address: string, maxFrameBytes: number, private readonly idleMs: number, onClose: () => void) {
-    const i = address.lastIndexOf(':');
-    this.socket = net.connect({ host: address.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(address.slice(i + 1)) });
+    this.socket = net.connect(parseHostPort(address));
     this.socket.setNoDelay(true);
     const splitter = new FrameSplitter(maxFrameBytes);
     this.socket.on('data', (chunk: Buffer) => {
@@ -161,7 +162,7 @@ export class RemotingBrokerClient {
       case 'deleteGroup':
         return { code: RequestCode.DELETE_SUBSCRIPTIONGROUP, extFields: { groupName: action.deleteGroup.name, cleanOffset: 'false' } };
       case 'setPermission': {
-        const p = action.setPermission.permission || Permission.PERMISSION_READ_WRITE;
+        const p = permissionOrDefault(action.setPermission.permission);
         return { code: RequestCode.UPDATE_BROKER_CONFIG, extFields: {}, body: Buffer.from(`brokerPermission=${permBits(p)}\n`) };
       }
     }
