@@ -377,12 +377,6 @@ test('checkRegisterBrokerRequest: a missing request is InvalidArgument', () => {
 });
 
 test('checkRegisterBrokerRequest: options', () => {
-  const r = register();
-  r.cluster = '';
-  r.brokerName = '';
-  v.checkRegisterBrokerRequest(r, { identityOptional: true });
-  r.cluster = 'bad cluster';
-  expectInvalid(() => v.checkRegisterBrokerRequest(r, { identityOptional: true }), 'cluster', NAME_RULE);
   const big = register();
   big.topics[0]!.readQueueNums = 4096;
   expectInvalid(() => v.checkRegisterBrokerRequest(big), 'topics[0].read_queue_nums', 'must be 1..1024, got 4096');
@@ -405,11 +399,6 @@ table('checkHeartbeatRequest', heartbeat, (r) => v.checkHeartbeatRequest(r), [
   ['empty epoch', (r) => { r.dataVersion = { epoch: '', counter: 1 }; }, 'data_version.epoch', 'is required'],
   ['fractional counter', (r) => { r.dataVersion!.counter = 0.5; }, 'data_version.counter', 'must be an integer'],
 ]);
-
-test('checkHeartbeatRequest: identityOptional', () => {
-  v.checkHeartbeatRequest({ ...heartbeat(), cluster: '', brokerName: '' }, { identityOptional: true });
-  expectInvalid(() => v.checkHeartbeatRequest({ ...heartbeat(), cluster: '', brokerName: '', dataVersion: undefined }, { identityOptional: true }), 'data_version', 'is required');
-});
 
 table('checkUnregisterBrokerRequest', unregister, (r) => v.checkUnregisterBrokerRequest(r), [
   ['empty cluster', (r) => { r.cluster = ''; }, 'cluster', 'is required'],
@@ -443,7 +432,6 @@ table('checkReportDeltaRequest', delta, (r) => v.checkReportDeltaRequest(r), [
 ]);
 
 test('checkReportDeltaRequest: options', () => {
-  v.checkReportDeltaRequest({ ...delta(), cluster: '', brokerName: '' }, { identityOptional: true });
   const r = delta();
   r.upsertTopics[0]!.writeQueueNums = 2000;
   expectInvalid(() => v.checkReportDeltaRequest(r), 'upsert_topics[0].write_queue_nums', 'must be 1..1024, got 2000');
@@ -468,10 +456,6 @@ table('checkReportPositionsRequest', positions, (r) => v.checkReportPositionsReq
   ['queue_id 65535', (r) => { r.queuePositions[0]!.queueId = 65_535; }],
 ]);
 
-test('checkReportPositionsRequest: identityOptional', () => {
-  v.checkReportPositionsRequest({ ...positions(), cluster: '', brokerName: '' }, { identityOptional: true });
-});
-
 table('checkReportInstancesRequest', instances, (r) => v.checkReportInstancesRequest(r), [
   ['empty cluster', (r) => { r.cluster = ''; }, 'cluster', 'is required'],
   ['10001 instances', (r) => { r.instances = many(10_001, instance()); }, 'instances', 'must have at most 10000 entries, got 10001'],
@@ -489,7 +473,6 @@ table('checkReportInstancesRequest', instances, (r) => v.checkReportInstancesReq
 ]);
 
 test('checkReportInstancesRequest: options', () => {
-  v.checkReportInstancesRequest({ ...instances(), cluster: '', brokerName: '' }, { identityOptional: true });
   expectInvalid(() => v.checkReportInstancesRequest(instances(), { limits: { maxInstancesPerReport: 1 } }), 'instances', 'must have at most 1 entries, got 2');
 });
 

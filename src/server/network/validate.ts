@@ -116,11 +116,8 @@ export interface CheckOptions {
   readonly limits?: Partial<ValidationLimits>;
 }
 
-/** Options of the checkers for broker reports, which may also arrive on a Connect stream. */
-export interface ReportOptions extends CheckOptions {
-  /** True on a Connect stream: an empty cluster/broker_name inherits the session's identity. */
-  readonly identityOptional?: boolean;
-}
+/** Options of the checkers for broker reports. */
+export type ReportOptions = CheckOptions;
 
 /** DEFAULT_LIMITS with the given overrides (an override left undefined keeps the default). */
 function resolveLimits(overrides: Partial<ValidationLimits> | undefined): ValidationLimits {
@@ -346,12 +343,9 @@ function identityName(v: unknown, field: string, optional = false): string {
 }
 
 /** cluster, broker_name, broker_id of a broker report. */
-function checkBrokerIdentity(
-  r: Loose<{ cluster: string; brokerName: string; brokerId: number }>,
-  options: ReportOptions,
-): void {
-  identityName(r.cluster, 'cluster', options.identityOptional);
-  identityName(r.brokerName, 'broker_name', options.identityOptional);
+function checkBrokerIdentity(r: Loose<{ cluster: string; brokerName: string; brokerId: number }>): void {
+  identityName(r.cluster, 'cluster');
+  identityName(r.brokerName, 'broker_name');
   integer(r.brokerId, 'broker_id', 0, UINT32_MAX);
 }
 
@@ -537,7 +531,7 @@ export function checkRegisterBrokerRequest(
 ): void {
   const limits = resolveLimits(options.limits);
   const r = message<RegisterBrokerRequest>(req, REQUEST);
-  checkBrokerIdentity(r, options);
+  checkBrokerIdentity(r);
   const addresses = list(r.addresses, 'addresses');
   if (addresses.length === 0) fail('addresses', 'must have at least one host:port');
   if (addresses.length > limits.maxAddresses) {
@@ -561,14 +555,14 @@ export function checkRegisterBrokerRequest(
 /** Heartbeat: identity and a data_version with an epoch. */
 export function checkHeartbeatRequest(req: HeartbeatRequest, options: ReportOptions = {}): void {
   const r = message<HeartbeatRequest>(req, REQUEST);
-  checkBrokerIdentity(r, options);
+  checkBrokerIdentity(r);
   dataVersion(r.dataVersion, 'data_version');
 }
 
 /** UnregisterBroker: identity (always required: it is a unary call); the epoch is optional. */
 export function checkUnregisterBrokerRequest(req: UnregisterBrokerRequest): void {
   const r = message<UnregisterBrokerRequest>(req, REQUEST);
-  checkBrokerIdentity(r, {});
+  checkBrokerIdentity(r);
   freeText(r.epoch, 'epoch', EPOCH_MAX_CHARS);
 }
 
@@ -582,7 +576,7 @@ export function checkReportDeltaRequest(
 ): void {
   const limits = resolveLimits(options.limits);
   const r = message<ReportDeltaRequest>(req, REQUEST);
-  checkBrokerIdentity(r, options);
+  checkBrokerIdentity(r);
   const base = integer(r.baseCounter, 'base_counter', 0, UINT64_MAX);
   const counter = dataVersion(r.dataVersion, 'data_version');
   if (counter <= base) fail('data_version.counter', `must be greater than base_counter (${base}), got ${counter}`);
@@ -603,7 +597,7 @@ function offset(v: unknown, field: string): number {
  */
 export function checkReportPositionsRequest(req: ReportPositionsRequest, options: ReportOptions = {}): void {
   const r = message<ReportPositionsRequest>(req, REQUEST);
-  checkBrokerIdentity(r, options);
+  checkBrokerIdentity(r);
   const queues = list(r.queuePositions, 'queue_positions');
   for (let i = 0; i < queues.length; i++) {
     const f = `queue_positions[${i}]`;
@@ -635,7 +629,7 @@ export function checkReportInstancesRequest(
 ): void {
   const limits = resolveLimits(options.limits);
   const r = message<ReportInstancesRequest>(req, REQUEST);
-  checkBrokerIdentity(r, options);
+  checkBrokerIdentity(r);
   const instances = boundedList(r.instances, 'instances', limits.maxInstancesPerReport);
   for (let i = 0; i < instances.length; i++) {
     const f = `instances[${i}]`;
