@@ -31,8 +31,8 @@ import { tmpdir } from 'node:os';
 import { toStatus } from './network/grpc/status';
 import { WarmUp } from './warmup';
 import { Metrics } from './metrics';
-import { instrument } from './network/grpc/instrument';
 import { PeerRateLimiter } from './network/grpc/rate-limit';
+import { serverInterceptors } from './network/grpc/interceptors';
 import { startHttp } from './http';
 import { createConsole } from '../console';
 import type http from 'node:http';
@@ -101,12 +101,16 @@ export class NameServer {
       openStreams: () => this.streams.size,
       pendingCommands: () => this.commands.size,
     });
+    const guard = (this.guard = new Guard({ broker: config.brokerToken, admin: config.adminToken, client: config.clientToken }));
+    const limiter = new PeerRateLimiter(config.peerRequestsPerSecond);
     this.server = new grpc.Server({
       'grpc.max_receive_message_length': config.maxMessageBytes,
       'grpc.max_send_message_length': config.maxMessageBytes,
       // Server-initiated HTTP/2 pings find hung brokers (SIGSTOP, half-open TCP) whose stream never ends.
       'grpc.keepalive_time_ms': config.keepaliveTimeMs,
       'grpc.keepalive_timeout_ms': config.keepaliveTimeoutMs,
+      // Metrics and error logging, the per-peer rate limit, authentication: once, for every service.
+      interceptors: serverInterceptors({ metrics: this.metrics, limiter, guard }),
     });
     if (!this.warmup.active) this.registry.routes.stopTrackingSeen();
     this.warmup.once('done', () => this.registry.routes.stopTrackingSeen());
@@ -125,7 +129,6 @@ export class NameServer {
       metrics: this.metrics,
     });
     this.clusterWatch = new ClusterWatchHub(this.registry, config.watchStallTimeoutMs, this.streams);
-    const guard = (this.guard = new Guard({ broker: config.brokerToken, admin: config.adminToken, client: config.clientToken }));
     this.commands = new CommandDispatcher(this.sessions);
     // The RocketMQ remoting door: same registry, same command path (RocketMQ brokers take commands as
     // requests to their own address), same tokens.
@@ -151,16 +154,11 @@ export class NameServer {
       serverId: this.serverId,
       startedAtMs: this.startedAtMs,
     };
-    // Each service: handlers → auth check → metrics (outermost, so refused calls are counted too).
-    const limiter = new PeerRateLimiter(config.peerRequestsPerSecond);
     // Definitions: responses may be pre-encoded bytes; undecodable requests become INVALID_ARGUMENT.
-    const serve = <S extends grpc.UntypedServiceImplementation>(service: grpc.ServiceDefinition, impl: S, role: 'broker' | 'client' | 'admin') => {
-      const def = tolerantDecoding(acceptingEncoded(service));
-      this.server.addService(def, instrument(def, limiter.protect(def, guard.protect(def, impl, role)), this.metrics));
-    };
-    serve(BrokerRegistryService, brokerRegistryService(deps), 'broker');
-    serve(RouteQueryService, routeQueryService(deps), 'client');
-    serve(AdminService, adminService(deps), 'admin');
+    const serve = (service: grpc.ServiceDefinition, impl: grpc.UntypedServiceImplementation) => this.server.addService(tolerantDecoding(acceptingEncoded(service)), impl);
+    serve(BrokerRegistryService, brokerRegistryService(deps));
+    serve(RouteQueryService, routeQueryService(deps));
+    serve(AdminService, adminService(deps));
     // Health Watch streams are tracked like ours, so shutdown ends them (after they saw NOT_SERVING)
     // instead of waiting for the shutdown grace.
     this.health.addToServer({

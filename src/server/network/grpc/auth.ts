@@ -7,10 +7,8 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { INTERNAL_METADATA, isLoopbackPeer } from '../../../shared/peers';
-import type { Metadata, ServiceDefinition, UntypedHandleCall, UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { Metadata } from '@grpc/grpc-js';
 import { PermissionDenied, Unauthenticated } from '../../metadata/errors';
-import { endWithStatus, type StreamCall } from './adapter';
-import { toStatus } from './status';
 
 /** Who may call a service. */
 export type Role = 'broker' | 'admin' | 'client';
@@ -74,34 +72,5 @@ export class Guard {
     if (!isLoopbackPeer(call.getPeer())) {
       throw new PermissionDenied('Admin writes from non-loopback peers need an admin token (start the NameServer with --admin-token)');
     }
-  }
-
-  /** Wrap every handler of a service so it first checks `role`. */
-  protect<S extends UntypedServiceImplementation>(def: ServiceDefinition, impl: S, role: Role): S {
-    if (!this.required(role)) return impl;
-    const out: UntypedServiceImplementation = {};
-    for (const [name, method] of Object.entries(def)) {
-      const handler = impl[name] as (...args: unknown[]) => void;
-      out[name] = (method.responseStream || method.requestStream
-        ? (call: StreamCall & { metadata: Metadata }) => {
-            try {
-              this.check(role, call.metadata);
-            } catch (err) {
-              endWithStatus(call, toStatus(err, method.path));
-              return;
-            }
-            handler(call);
-          }
-        : (call: { metadata: Metadata }, callback: (err: unknown) => void) => {
-            try {
-              this.check(role, call.metadata);
-            } catch (err) {
-              callback(toStatus(err, method.path));
-              return;
-            }
-            handler(call, callback);
-          }) as UntypedHandleCall;
-    }
-    return out as S;
   }
 }

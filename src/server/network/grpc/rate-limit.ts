@@ -4,10 +4,7 @@
  * are few, known processes; operators who expose it more widely turn it on. Idle buckets are swept
  * when the map grows, so memory follows the number of active peers.
  */
-import type { ServiceDefinition, UntypedHandleCall, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { LimitExceeded } from '../../metadata/errors';
-import { endWithStatus, type StreamCall } from './adapter';
-import { toStatus } from './status';
 import { peerHost } from '../../../shared/address';
 
 interface Bucket {
@@ -45,26 +42,6 @@ export class PeerRateLimiter {
     b.at = now;
     if (b.tokens < 1) throw new LimitExceeded(`more than ${this.perSecond} requests per second from ${host}; slow down`);
     b.tokens -= 1;
-  }
-
-  /** Wrap every handler of a service so it first takes a token. */
-  protect<S extends UntypedServiceImplementation>(def: ServiceDefinition, impl: S): S {
-    if (!this.enabled) return impl;
-    const out: UntypedServiceImplementation = {};
-    for (const [name, method] of Object.entries(def)) {
-      const handler = impl[name] as (...args: unknown[]) => void;
-      out[name] = ((call: StreamCall, callback?: (err: unknown) => void) => {
-        try {
-          this.admit(call.getPeer());
-        } catch (err) {
-          if (callback && !method.requestStream && !method.responseStream) callback(toStatus(err, method.path));
-          else endWithStatus(call, toStatus(err, method.path));
-          return;
-        }
-        handler(call, callback);
-      }) as UntypedHandleCall;
-    }
-    return out as S;
   }
 
   private sweep(now: number): void {
