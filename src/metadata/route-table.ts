@@ -67,6 +67,15 @@ export function effectivePermission(topic: Permission, broker: Permission): Perm
   return BITS_PERM[(PERM_BITS[topic] ?? 0) & (PERM_BITS[broker] ?? 0)]!;
 }
 
+/**
+ * The zone of a replica set, one rule for every topic it holds (BrokerRoute.zone): its leader's
+ * (broker_id 0), or without a live leader its live replica with the lowest broker_id. `replicas` are
+ * ordered by broker_id, as BrokerManager.replicaSet returns them.
+ */
+export function replicaSetZone(replicas: readonly Pick<BrokerState, 'zone'>[]): string {
+  return replicas[0]?.zone ?? ''; // the leader sorts first when it is live
+}
+
 /** Encoded WatchRoutesResponse{events:[REMOVED topic]}. */
 export function removedEventBytes(topic: TopicName): Buffer {
   return Buffer.from(
@@ -178,11 +187,10 @@ export class RouteTable extends EventEmitter<RouteTableEvents> {
     const typeVotes = new Map<MessageType, number>();
     for (const { state, config } of bySet.values()) {
       const replicas = this.brokers.replicaSet(state.cluster, state.brokerName);
-      const leader = replicas.find((r) => r.brokerId === 0);
       brokers.push({
         brokerName: state.brokerName,
         cluster: state.cluster,
-        zone: (leader ?? state).zone,
+        zone: replicaSetZone(replicas),
         readQueueNums: config.readQueueNums,
         writeQueueNums: config.writeQueueNums,
         permission: effectivePermission(config.permission, state.permission),
