@@ -4,6 +4,7 @@ import { TopicNotFound, WarmingUp } from '../metadata/errors';
 import { checkGetRouteRequest, checkGetRoutesRequest } from '../metadata/validate';
 import { bidi, unary } from './handler';
 import { encoded } from './encoded';
+import { GET_ROUTE_INCOMPLETE_SUFFIX } from '../metadata/route-table';
 import type { ServiceDeps } from './deps';
 
 /** Build the RouteQuery implementation. */
@@ -17,7 +18,8 @@ export function routeQueryService(deps: ServiceDeps): RouteQueryServer {
       checkGetRouteRequest(req);
       const entry = registry.routes.get(req.topic);
       if (!entry) throw notFound(req.topic);
-      return encoded<GetRouteResponse>(entry.getRouteBytes);
+      // While warming up the route may lack replica sets: say so (the pre-encoded bytes plus the flag).
+      return encoded<GetRouteResponse>(warmup.active ? Buffer.concat([entry.getRouteBytes, GET_ROUTE_INCOMPLETE_SUFFIX]) : entry.getRouteBytes);
     }),
     getRoutes: unary('GetRoutes', (req) => {
       checkGetRoutesRequest(req);
@@ -30,7 +32,7 @@ export function routeQueryService(deps: ServiceDeps): RouteQueryServer {
         if (e) parts.push(e.getRouteBytes);
         else notFound.push(t);
       }
-      parts.push(Buffer.from(GetRoutesResponse.encode({ routes: [], notFound, warmingUp: warmup.active }).finish()));
+      parts.push(Buffer.from(GetRoutesResponse.encode({ routes: [], notFound, warmingUp: warmup.active, mayBeIncomplete: warmup.active }).finish()));
       return encoded<GetRoutesResponse>(Buffer.concat(parts));
     }),
     watchRoutes: bidi('WatchRoutes', deps.streams, (call) => deps.routeWatch.serve(call)),

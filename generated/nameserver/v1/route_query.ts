@@ -92,7 +92,10 @@ export interface BrokerRoute {
   brokerName: string;
   /** Cluster of the replica set. */
   cluster: string;
-  /** Zone of the replica set's leader (or of its first live replica). */
+  /**
+   * Zone of the replica set's leader, or without a live leader of its live replica with the lowest
+   * broker_id: the same for every topic the replica set holds.
+   */
   zone: string;
   /** Number of read queues of the topic on this replica set. */
   readQueueNums: number;
@@ -134,7 +137,15 @@ export interface GetRouteRequest {
 /** One route. */
 export interface GetRouteResponse {
   /** The route. */
-  route: Route | undefined;
+  route:
+    | Route
+    | undefined;
+  /**
+   * True when this replica is warming up (it started recently and may not have heard from every
+   * broker yet): the route may lack replica sets. A client should ask a warm replica and prefer its
+   * answer, keeping this one only when no warm replica answers.
+   */
+  mayBeIncomplete: boolean;
 }
 
 /** Request for several routes. */
@@ -151,6 +162,11 @@ export interface GetRoutesResponse {
   notFound: string[];
   /** True when this replica is warming up: `not_found` may list topics it has not heard of yet. */
   warmingUp: boolean;
+  /**
+   * True when this replica is warming up: every route in `routes` may lack replica sets (see
+   * GetRouteResponse.may_be_incomplete).
+   */
+  mayBeIncomplete: boolean;
 }
 
 /** One topic to follow. */
@@ -181,7 +197,15 @@ export interface RouteEvent {
   /** Updated or removed. */
   type: RouteEventType;
   /** The new route (UPDATED only). */
-  route: Route | undefined;
+  route:
+    | Route
+    | undefined;
+  /**
+   * True when the route was sent while this replica was warming up: it may lack replica sets. The
+   * first progress message with `warming_up` false confirms every route the stream delivered before
+   * it (later changes are pushed as usual). A client should prefer a warm replica meanwhile.
+   */
+  mayBeIncomplete: boolean;
 }
 
 /**
@@ -682,13 +706,16 @@ export const GetRouteRequest: MessageFns<GetRouteRequest> = {
 };
 
 function createBaseGetRouteResponse(): GetRouteResponse {
-  return { route: undefined };
+  return { route: undefined, mayBeIncomplete: false };
 }
 
 export const GetRouteResponse: MessageFns<GetRouteResponse> = {
   encode(message: GetRouteResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.route !== undefined) {
       Route.encode(message.route, writer.uint32(10).fork()).join();
+    }
+    if (message.mayBeIncomplete !== false) {
+      writer.uint32(16).bool(message.mayBeIncomplete);
     }
     return writer;
   },
@@ -714,6 +741,14 @@ export const GetRouteResponse: MessageFns<GetRouteResponse> = {
             message.route = Route.decode(reader, reader.uint32());
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.mayBeIncomplete = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -727,13 +762,23 @@ export const GetRouteResponse: MessageFns<GetRouteResponse> = {
   },
 
   fromJSON(object: any): GetRouteResponse {
-    return { route: isSet(object.route) ? Route.fromJSON(object.route) : undefined };
+    return {
+      route: isSet(object.route) ? Route.fromJSON(object.route) : undefined,
+      mayBeIncomplete: isSet(object.mayBeIncomplete)
+        ? globalThis.Boolean(object.mayBeIncomplete)
+        : isSet(object.may_be_incomplete)
+        ? globalThis.Boolean(object.may_be_incomplete)
+        : false,
+    };
   },
 
   toJSON(message: GetRouteResponse): unknown {
     const obj: any = {};
     if (message.route !== undefined) {
       obj.route = Route.toJSON(message.route);
+    }
+    if (message.mayBeIncomplete !== false) {
+      obj.mayBeIncomplete = message.mayBeIncomplete;
     }
     return obj;
   },
@@ -744,6 +789,7 @@ export const GetRouteResponse: MessageFns<GetRouteResponse> = {
   fromPartial(object: DeepPartial<GetRouteResponse>): GetRouteResponse {
     const message = createBaseGetRouteResponse();
     message.route = (object.route !== undefined && object.route !== null) ? Route.fromPartial(object.route) : undefined;
+    message.mayBeIncomplete = object.mayBeIncomplete ?? false;
     return message;
   },
 };
@@ -818,7 +864,7 @@ export const GetRoutesRequest: MessageFns<GetRoutesRequest> = {
 };
 
 function createBaseGetRoutesResponse(): GetRoutesResponse {
-  return { routes: [], notFound: [], warmingUp: false };
+  return { routes: [], notFound: [], warmingUp: false, mayBeIncomplete: false };
 }
 
 export const GetRoutesResponse: MessageFns<GetRoutesResponse> = {
@@ -831,6 +877,9 @@ export const GetRoutesResponse: MessageFns<GetRoutesResponse> = {
     }
     if (message.warmingUp !== false) {
       writer.uint32(24).bool(message.warmingUp);
+    }
+    if (message.mayBeIncomplete !== false) {
+      writer.uint32(32).bool(message.mayBeIncomplete);
     }
     return writer;
   },
@@ -872,6 +921,14 @@ export const GetRoutesResponse: MessageFns<GetRoutesResponse> = {
             message.warmingUp = reader.bool();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.mayBeIncomplete = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -897,6 +954,11 @@ export const GetRoutesResponse: MessageFns<GetRoutesResponse> = {
         : isSet(object.warming_up)
         ? globalThis.Boolean(object.warming_up)
         : false,
+      mayBeIncomplete: isSet(object.mayBeIncomplete)
+        ? globalThis.Boolean(object.mayBeIncomplete)
+        : isSet(object.may_be_incomplete)
+        ? globalThis.Boolean(object.may_be_incomplete)
+        : false,
     };
   },
 
@@ -911,6 +973,9 @@ export const GetRoutesResponse: MessageFns<GetRoutesResponse> = {
     if (message.warmingUp !== false) {
       obj.warmingUp = message.warmingUp;
     }
+    if (message.mayBeIncomplete !== false) {
+      obj.mayBeIncomplete = message.mayBeIncomplete;
+    }
     return obj;
   },
 
@@ -922,6 +987,7 @@ export const GetRoutesResponse: MessageFns<GetRoutesResponse> = {
     message.routes = object.routes?.map((e) => Route.fromPartial(e)) || [];
     message.notFound = object.notFound?.map((e) => e) || [];
     message.warmingUp = object.warmingUp ?? false;
+    message.mayBeIncomplete = object.mayBeIncomplete ?? false;
     return message;
   },
 };
@@ -1121,7 +1187,7 @@ export const WatchRoutesRequest: MessageFns<WatchRoutesRequest> = {
 };
 
 function createBaseRouteEvent(): RouteEvent {
-  return { topic: "", type: 0, route: undefined };
+  return { topic: "", type: 0, route: undefined, mayBeIncomplete: false };
 }
 
 export const RouteEvent: MessageFns<RouteEvent> = {
@@ -1134,6 +1200,9 @@ export const RouteEvent: MessageFns<RouteEvent> = {
     }
     if (message.route !== undefined) {
       Route.encode(message.route, writer.uint32(26).fork()).join();
+    }
+    if (message.mayBeIncomplete !== false) {
+      writer.uint32(32).bool(message.mayBeIncomplete);
     }
     return writer;
   },
@@ -1175,6 +1244,14 @@ export const RouteEvent: MessageFns<RouteEvent> = {
             message.route = Route.decode(reader, reader.uint32());
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.mayBeIncomplete = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1192,6 +1269,11 @@ export const RouteEvent: MessageFns<RouteEvent> = {
       topic: isSet(object.topic) ? globalThis.String(object.topic) : "",
       type: isSet(object.type) ? routeEventTypeFromJSON(object.type) : 0,
       route: isSet(object.route) ? Route.fromJSON(object.route) : undefined,
+      mayBeIncomplete: isSet(object.mayBeIncomplete)
+        ? globalThis.Boolean(object.mayBeIncomplete)
+        : isSet(object.may_be_incomplete)
+        ? globalThis.Boolean(object.may_be_incomplete)
+        : false,
     };
   },
 
@@ -1206,6 +1288,9 @@ export const RouteEvent: MessageFns<RouteEvent> = {
     if (message.route !== undefined) {
       obj.route = Route.toJSON(message.route);
     }
+    if (message.mayBeIncomplete !== false) {
+      obj.mayBeIncomplete = message.mayBeIncomplete;
+    }
     return obj;
   },
 
@@ -1217,6 +1302,7 @@ export const RouteEvent: MessageFns<RouteEvent> = {
     message.topic = object.topic ?? "";
     message.type = object.type ?? 0;
     message.route = (object.route !== undefined && object.route !== null) ? Route.fromPartial(object.route) : undefined;
+    message.mayBeIncomplete = object.mayBeIncomplete ?? false;
     return message;
   },
 };
