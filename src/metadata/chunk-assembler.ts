@@ -28,8 +28,8 @@ import type { BrokerKey, Clock } from './types';
 
 /**
  * Bytes charged per pending chunk on top of its encoding: the map entries, the report record and the
- * byte array's own header. Measured at about 250 bytes per chunk of one-chunk-per-report floods
- * (test/integration/chunk-limits.test.ts); charged generously so the budget bounds real memory.
+ * byte array's own header, a few hundred bytes at most. Charged generously, so that a flood of tiny
+ * chunks reaches its budget well before the memory it really holds does.
  */
 export const CHUNK_OVERHEAD_BYTES = 1024;
 

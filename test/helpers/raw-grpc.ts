@@ -63,12 +63,16 @@ export class RawGrpcConnection {
     const result = new Promise<RawResult>((resolve) => {
       let status: { code: number; details: string } | undefined;
       const take = (h: http2.IncomingHttpHeaders) => {
-        if (h['grpc-status'] !== undefined) {
-          status = { code: Number(h['grpc-status']), details: decodeURIComponent(String(h['grpc-message'] ?? '')) };
-        }
+        if (h['grpc-status'] === undefined) return;
+        status = { code: Number(h['grpc-status']), details: decodeURIComponent(String(h['grpc-message'] ?? '')) };
       };
       req.on('response', take);
       req.on('trailers', take);
+      // The server's side ended (every message read, status received): the call is over, even while
+      // our side of a stream is still open (node's 'close' waits for both sides).
+      req.on('end', () => {
+        if (status) resolve({ ...status, messages });
+      });
       req.on('error', (e: Error) => {
         status ??= { code: 14, details: e.message };
       });
