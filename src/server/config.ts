@@ -25,6 +25,12 @@ export interface Config {
   keepaliveTimeoutMs: number;
   /** How long a partially received chunked registration is kept before it is dropped. */
   chunkTimeoutMs: number;
+  /** Bytes of all partly received chunked registrations together (encoded size plus a per-chunk charge). */
+  maxPendingChunkBytes: number;
+  /** Bytes of one broker's partly received chunked registration. */
+  maxPendingChunkBytesPerBroker: number;
+  /** Bytes of partly received chunked registrations sent over one client connection. */
+  maxPendingChunkBytesPerConnection: number;
   /** Largest queue count accepted in a topic config. */
   maxQueueNums: number;
   /** Largest gRPC message accepted, in bytes. */
@@ -91,6 +97,9 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   keepaliveTimeMs: 10_000,
   keepaliveTimeoutMs: 5_000,
   chunkTimeoutMs: 60_000,
+  maxPendingChunkBytes: 256 * 1024 * 1024,
+  maxPendingChunkBytesPerBroker: 64 * 1024 * 1024,
+  maxPendingChunkBytesPerConnection: 64 * 1024 * 1024,
   maxQueueNums: 1024,
   maxMessageBytes: 16 * 1024 * 1024,
   shutdownGraceMs: 5_000,

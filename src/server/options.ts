@@ -33,6 +33,9 @@ const SPECS: Spec[] = [
   { key: 'keepaliveTimeMs', flag: '--keepalive-time-ms <ms>', env: 'NAMESERVER_KEEPALIVE_TIME_MS', help: 'HTTP/2 keep-alive ping interval (finds hung brokers)' },
   { key: 'keepaliveTimeoutMs', flag: '--keepalive-timeout-ms <ms>', env: 'NAMESERVER_KEEPALIVE_TIMEOUT_MS', help: 'unanswered keep-alive ping closes the connection after this long' },
   { key: 'chunkTimeoutMs', flag: '--chunk-timeout-ms <ms>', env: 'NAMESERVER_CHUNK_TIMEOUT_MS', help: 'a partly received chunked registration is dropped after this long' },
+  { key: 'maxPendingChunkBytes', flag: '--max-pending-chunk-bytes <n>', env: 'NAMESERVER_MAX_PENDING_CHUNK_BYTES', help: 'bytes of all partly received chunked registrations; when full, the heaviest sender\'s are evicted first' },
+  { key: 'maxPendingChunkBytesPerBroker', flag: '--max-pending-chunk-bytes-per-broker <n>', env: 'NAMESERVER_MAX_PENDING_CHUNK_BYTES_PER_BROKER', help: 'bytes of one broker\'s partly received chunked registration' },
+  { key: 'maxPendingChunkBytesPerConnection', flag: '--max-pending-chunk-bytes-per-connection <n>', env: 'NAMESERVER_MAX_PENDING_CHUNK_BYTES_PER_CONNECTION', help: 'bytes of partly received chunked registrations from one client connection' },
   { key: 'maxQueueNums', flag: '--max-queue-nums <n>', env: 'NAMESERVER_MAX_QUEUE_NUMS', help: 'largest read/write queue count accepted' },
   { key: 'maxMessageBytes', flag: '--max-message-bytes <n>', env: 'NAMESERVER_MAX_MESSAGE_BYTES', help: 'largest gRPC message accepted' },
   { key: 'watchProgressIntervalMs', flag: '--watch-progress-interval-ms <ms>', env: 'NAMESERVER_WATCH_PROGRESS_INTERVAL_MS', help: 'keep-alive/progress message interval on watch streams' },
@@ -139,6 +142,9 @@ function checkConsistency(c: Config): void {
   if (c.remotingMaxFrameBytes < 64 * 1024 || c.remotingMaxFrameBytes > 256 * 1024 * 1024) throw new ConfigError('--remoting-max-frame-bytes must lie between 65536 and 268435456');
   if (c.remotingBrokerExpiryMs < c.minLeaseTtlMs || c.remotingBrokerExpiryMs > c.maxLeaseTtlMs) {
     throw new ConfigError(`--remoting-broker-expiry-ms (${c.remotingBrokerExpiryMs}) must lie between --min-lease-ttl-ms and --max-lease-ttl-ms`);
+  }
+  for (const [flag, v] of [['--max-pending-chunk-bytes', c.maxPendingChunkBytes], ['--max-pending-chunk-bytes-per-broker', c.maxPendingChunkBytesPerBroker], ['--max-pending-chunk-bytes-per-connection', c.maxPendingChunkBytesPerConnection]] as const) {
+    if (v < 64 * 1024) throw new ConfigError(`${flag} must be at least 65536`);
   }
   if (Boolean(c.tlsCertFile) !== Boolean(c.tlsKeyFile)) throw new ConfigError('TLS needs both --tls-cert and --tls-key');
   if (c.tlsClientCaFile && !c.tlsCertFile) throw new ConfigError('--tls-client-ca needs --tls-cert and --tls-key');

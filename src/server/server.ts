@@ -209,7 +209,7 @@ export class NameServer {
       this.httpPortBound = h.port;
     }
     this.setServing(this.warmup.active ? 'NOT_SERVING' : 'SERVING');
-    log.info({ listen: this.config.listen, port: this.boundPort, serverId: this.serverId, warmupMs: this.config.warmupMs }, 'NameServer listening');
+    log.info({ listen: this.config.listen, port: this.boundPort, ...(this.http ? { httpPort: this.httpPortBound } : {}), serverId: this.serverId, warmupMs: this.config.warmupMs }, 'NameServer listening');
     return this.boundPort;
   }
 
