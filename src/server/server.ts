@@ -17,7 +17,6 @@ import { Registry } from './metadata/registry';
 import { adminService } from './network/admin/service';
 import { brokerRegistryService } from './network/broker-registry/service';
 import { SessionDirectory } from './network/broker-registry/session';
-import type { ServiceDeps } from './network/deps';
 import { acceptingEncoded, tolerantDecoding } from './network/grpc/encoded';
 import { bidi, refuse, StreamTracker } from './network/grpc/adapter';
 import { DescriptorIndex, REFLECTION_SERVICES, reflectionHandler } from './network/grpc/reflection';
@@ -141,24 +140,12 @@ export class NameServer {
       { maxConnections: config.remotingMaxConnections, maxFrameBytes: config.remotingMaxFrameBytes, peerRequestsPerSecond: config.remotingPeerRequestsPerSecond },
       this.serverId,
     );
-    const deps: ServiceDeps = {
-      config,
-      guard,
-      commands: this.commands,
-      routeWatch: this.routeWatch,
-      clusterWatch: this.clusterWatch,
-      registry: this.registry,
-      warmup: this.warmup,
-      streams: this.streams,
-      sessions: this.sessions,
-      serverId: this.serverId,
-      startedAtMs: this.startedAtMs,
-    };
     // Definitions: responses may be pre-encoded bytes; undecodable requests become INVALID_ARGUMENT.
     const serve = (service: grpc.ServiceDefinition, impl: grpc.UntypedServiceImplementation) => this.server.addService(tolerantDecoding(acceptingEncoded(service)), impl);
-    serve(BrokerRegistryService, brokerRegistryService(deps));
-    serve(RouteQueryService, routeQueryService(deps));
-    serve(AdminService, adminService(deps));
+    const { registry, warmup, streams, sessions, commands, serverId, startedAtMs } = this;
+    serve(BrokerRegistryService, brokerRegistryService({ config, registry, streams, sessions, commandResults: commands, serverId }));
+    serve(RouteQueryService, routeQueryService({ config, registry, warmup, streams, routeWatch: this.routeWatch }));
+    serve(AdminService, adminService({ config, registry, warmup, streams, clusterWatch: this.clusterWatch, commands, guard, serverId, startedAtMs }));
     // Health Watch streams are tracked like ours, so shutdown ends them (after they saw NOT_SERVING)
     // instead of waiting for the shutdown grace.
     this.health.addToServer({

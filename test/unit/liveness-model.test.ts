@@ -46,7 +46,7 @@ import { brokerKey } from '../../src/server/metadata/types';
 import { brokerRegistryService } from '../../src/server/network/broker-registry/service';
 import { BrokerSession, SessionDirectory } from '../../src/server/network/broker-registry/session';
 import { CommandDispatcher } from '../../src/server/network/admin/commands';
-import type { ServiceDeps } from '../../src/server/network/deps';
+import type { BrokerRegistryDeps } from '../../src/server/network/broker-registry/service';
 import { FakeTimers } from '../helpers/fake-timers';
 import { topic } from '../fixtures/reports';
 
@@ -540,9 +540,9 @@ class World {
     config: CONFIG,
     registry: this.registry,
     sessions: this.sessions,
-    commands: new CommandDispatcher(this.sessions),
+    commandResults: new CommandDispatcher(this.sessions),
     serverId: 'model',
-  } as unknown as ServiceDeps;
+  } as unknown as BrokerRegistryDeps;
   readonly svc = brokerRegistryService(this.deps);
   readonly model: Model;
   readonly streams: SStream[] = [];
@@ -882,7 +882,7 @@ function deliver(reports: Report[]): { held: string; routes: Record<string, stri
   const timers = new FakeTimers(0);
   const registry = new Registry({ ...REGISTRY_OPTS, timers });
   const sessions = new SessionDirectory();
-  const deps = { config: CONFIG, registry, sessions, commands: new CommandDispatcher(sessions), serverId: 'order' } as unknown as ServiceDeps;
+  const deps = { config: CONFIG, registry, sessions, commandResults: new CommandDispatcher(sessions), serverId: 'order' } as unknown as BrokerRegistryDeps;
   const svc = brokerRegistryService(deps);
   const p = PROCS[0]!;
   const call = new FakeConnectCall();

@@ -46,7 +46,13 @@ import {
   checkListTopicsRequest,
 } from '../validate';
 import { serverStream, unary } from '../grpc/adapter';
-import type { ServiceDeps } from '../deps';
+import type { Config } from '../../config';
+import type { Registry } from '../../metadata/registry';
+import type { WarmUp } from '../../warmup';
+import type { StreamTracker } from '../grpc/adapter';
+import type { Guard } from '../grpc/auth';
+import type { ClusterWatchHub } from './cluster-watch';
+import type { CommandDispatcher } from './commands';
 import { SERVER_VERSION } from '../../../shared/version';
 import { messageTypeOrDefault, permissionOrDefault } from '../../../shared/contract';
 
@@ -59,8 +65,22 @@ function explicitTopic(t: TopicConfig): TopicConfig {
   };
 }
 
+/** What Admin needs: the metadata core, the command path to brokers, the cluster watch, the guard. */
+export interface AdminDeps {
+  readonly config: Readonly<Config>;
+  readonly registry: Registry;
+  readonly warmup: WarmUp;
+  readonly streams: StreamTracker;
+  readonly clusterWatch: ClusterWatchHub;
+  readonly commands: CommandDispatcher;
+  readonly guard: Guard;
+  /** Random id of this process (GetClusterInfo, CheckReplicas). */
+  readonly serverId: string;
+  readonly startedAtMs: number;
+}
+
 /** Build the Admin implementation. */
-export function adminService(deps: ServiceDeps): AdminServer {
+export function adminService(deps: AdminDeps): AdminServer {
   const { registry: r, warmup, serverId, config } = deps;
   const limits = { maxQueueNums: config.maxQueueNums };
   /** When to stop waiting for brokers: a little before the caller's deadline, at most commandTimeoutMs. */

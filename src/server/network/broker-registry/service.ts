@@ -10,11 +10,16 @@ import {
 } from '../validate';
 import { brokerRef } from '../../metadata/types';
 import { bidi, unary } from '../grpc/adapter';
-import { BrokerSession, chunkSource } from './session';
-import type { ServiceDeps } from '../deps';
+import { BrokerSession, chunkSource, type SessionDeps } from './session';
+import type { StreamTracker } from '../grpc/adapter';
+
+/** What BrokerRegistry needs: the metadata core, the Connect sessions, the open-stream tracker. */
+export interface BrokerRegistryDeps extends SessionDeps {
+  readonly streams: StreamTracker;
+}
 
 /** Build the BrokerRegistry implementation. */
-export function brokerRegistryService(deps: ServiceDeps): BrokerRegistryServer {
+export function brokerRegistryService(deps: BrokerRegistryDeps): BrokerRegistryServer {
   const { registry, config, serverId } = deps;
   const limits = { maxQueueNums: config.maxQueueNums };
   return {

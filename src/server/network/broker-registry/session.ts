@@ -17,11 +17,28 @@ import {
   checkReportInstancesRequest,
   checkReportPositionsRequest,
 } from '../validate';
-import type { ServiceDeps } from '../deps';
+import type { Config } from '../../config';
+import type { CommandResult } from '../../../../generated/nameserver/v1/broker_registry';
+import type { Registry } from '../../metadata/registry';
 import { peerHost } from '../../../shared/address';
 import type { ChunkSource } from '../../metadata/chunk-assembler';
 import { checkDecoded, endWithStatus } from '../grpc/adapter';
 import { toStatus } from '../grpc/status';
+
+/** Where a session hands the command results its broker sends (the Admin write path). */
+export interface CommandResultSink {
+  resolve(broker: BrokerKey, result: CommandResult): void;
+}
+
+/** What a Connect session needs. */
+export interface SessionDeps {
+  readonly config: Readonly<Config>;
+  readonly registry: Registry;
+  readonly sessions: SessionDirectory;
+  readonly commandResults: CommandResultSink;
+  /** Random id of this process, told to the broker in `accepted`. */
+  readonly serverId: string;
+}
 
 /** Live Connect sessions by broker, so a newer session can end an older one and commands find them. */
 export class SessionDirectory {
@@ -66,7 +83,7 @@ export class BrokerSession {
 
   constructor(
     private readonly call: Call,
-    private readonly deps: ServiceDeps,
+    private readonly deps: SessionDeps,
   ) {}
 
   /** The broker this session serves, once registered. */
@@ -181,7 +198,7 @@ export class BrokerSession {
       }
       case 'commandResult':
         checkCommandResult(body.commandResult);
-        this.deps.commands.resolve(this.ref.key, body.commandResult);
+        this.deps.commandResults.resolve(this.ref.key, body.commandResult);
         this.ack(m.seq, '', true, false);
         return;
     }

@@ -5,11 +5,23 @@ import { checkGetRouteRequest, checkGetRoutesRequest } from '../validate';
 import { bidi, unary } from '../grpc/adapter';
 import { encoded } from '../grpc/encoded';
 import { GET_ROUTE_INCOMPLETE_SUFFIX } from '../../metadata/route-table';
-import type { ServiceDeps } from '../deps';
-import { routeTooLargeMessage } from './watch';
+import type { Config } from '../../config';
+import type { Registry } from '../../metadata/registry';
+import type { WarmUp } from '../../warmup';
+import type { StreamTracker } from '../grpc/adapter';
+import { routeTooLargeMessage, type RouteWatchHub } from './watch';
+
+/** What RouteQuery needs: the routes, the warm-up, the watch hub and the open-stream tracker. */
+export interface RouteQueryDeps {
+  readonly config: Readonly<Config>;
+  readonly registry: Registry;
+  readonly warmup: WarmUp;
+  readonly streams: StreamTracker;
+  readonly routeWatch: RouteWatchHub;
+}
 
 /** Build the RouteQuery implementation. */
-export function routeQueryService(deps: ServiceDeps): RouteQueryServer {
+export function routeQueryService(deps: RouteQueryDeps): RouteQueryServer {
   const { registry, warmup } = deps;
   const maxBytes = deps.config.maxMessageBytes;
   /** During warm-up, a topic this replica has never seen may just not be reported yet. */
