@@ -241,7 +241,9 @@ describe('memory held by pending chunks (in-process server, heap after GC)', () 
   });
 
   test('many connections fill the total budget: a broker on another host and a lighter connection on the same host still register', async (t) => {
-    const s = await startServer({ chunkTimeoutMs: 8_000, maxPendingChunkBytes: BUDGET.total, maxPendingChunkBytesPerConnection: BUDGET.perConnection, maxPendingChunkBytesPerBroker: BUDGET.perBroker });
+    // A chunk timeout well above how long a flood round between two legitimate chunks can take on a
+    // loaded machine (at 8 s the legitimate report was dropped for slowness, not refused by a budget).
+    const s = await startServer({ chunkTimeoutMs: 30_000, maxPendingChunkBytes: BUDGET.total, maxPendingChunkBytesPerConnection: BUDGET.perConnection, maxPendingChunkBytesPerBroker: BUDGET.perBroker });
     // 16 connections from 127.0.0.1, each opening reports of ~1 MB first chunks: 16 × 12 MiB wanted
     // against a 48 MiB total.
     const floods = Array.from({ length: 16 }, () => new RawGrpcConnection(s.address, '127.0.0.1'));
