@@ -85,7 +85,7 @@ export interface Config {
   tlsClientCaFile: string;
 }
 
-/** Defaults (DESIGN.md "Liveness defaults"). */
+/** Defaults (README "Configuration" and "Liveness"). */
 export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   listen: '127.0.0.1:9876',
   warmupMs: 10_000,

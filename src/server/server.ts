@@ -1,5 +1,5 @@
 /**
- * One place assembles the NameServer and owns its lifecycle (STYLE.md 9): the metadata core, the three
+ * One place assembles the NameServer and owns its lifecycle: the metadata core, the three
  * services, health and reflection, the warm-up, and an orderly stop (health NOT_SERVING first, open
  * streams ended with UNAVAILABLE, then the listener).
  */

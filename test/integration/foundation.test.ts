@@ -26,7 +26,7 @@ import { call, connect, exited, rejectsWith, spawnServer, startServer } from '..
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
-/** Our own service names: the public contract (DESIGN.md). */
+/** Our own service names: the public contract (proto/nameserver/v1). */
 const OWN_SERVICES = ['nameserver.v1.BrokerRegistry', 'nameserver.v1.RouteQuery', 'nameserver.v1.Admin'];
 
 // ---------------------------------------------------------------------------------------------------
@@ -258,7 +258,7 @@ function collectLogLines(child: ChildProcess): string[] {
   return lines;
 }
 
-/** The register message of DESIGN.md, as the first message of a Connect session. */
+/** The README's RegisterBroker example, as the first message of a Connect session. */
 const REGISTER = ConnectRequest.fromPartial({
   seq: 1,
   body: {

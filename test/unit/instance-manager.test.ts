@@ -1,4 +1,4 @@
-/** InstanceManager unit tests: no network, no server (STYLE.md 10). */
+/** InstanceManager unit tests: no network, no server. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { InstanceManager } from '../../src/server/metadata/instance-manager';

@@ -1,4 +1,4 @@
-/** PositionManager unit tests: no network, no server (STYLE.md 10). */
+/** PositionManager unit tests: no network, no server. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PositionManager } from '../../src/server/metadata/position-manager';

@@ -1,5 +1,5 @@
 /**
- * Request validators (STYLE.md habit 3): for each checker a valid base request passes, a table of
+ * Request validators: for each checker a valid base request passes, a table of
  * mutations each fails with the exact field and a reason, and a seeded fuzz run shows that nothing but
  * InvalidArgument ever escapes.
  */

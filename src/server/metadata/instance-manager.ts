@@ -2,7 +2,7 @@
  * InstanceManager: producer and consumer instances the brokers report as connected to them, aggregated
  * across brokers (Admin `ListInstances`, consumer counts in `ListGroups`/`GetGroup`).
  *
- * Plain data in, copies out; no transport types (STYLE.md 6). The generated admin types are imported
+ * Plain data in, copies out; no transport types. The generated admin types are imported
  * with `import type` so this module never loads grpc-js at run time.
  */
 import { ClientRole, type ClientInstance } from '../../../generated/nameserver/v1/common';

@@ -2,7 +2,7 @@
  * PositionManager: the latest queue offsets and consumer-group committed offsets each broker reported,
  * and the consumer lag derived from them (Admin `GetTopic` queue data, `GetConsumerLag`, `ListGroups`).
  *
- * Plain data in, copies out; no transport types (STYLE.md 6). The generated admin types are imported
+ * Plain data in, copies out; no transport types. The generated admin types are imported
  * with `import type` so this module never loads grpc-js at run time.
  */
 import type { ConsumerPosition, QueuePosition } from '../../../generated/nameserver/v1/common';

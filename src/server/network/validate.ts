@@ -1,5 +1,5 @@
 /**
- * Pure validators for every request of the API (STYLE.md habit 3, DESIGN.md "Names and bad input").
+ * Pure validators for every request of the API (the README's "Broker API" rules).
  *
  * Each `check*` returns nothing and throws one `InvalidArgument` for the first bad field it finds,
  * naming it the way a grpcurl user types it (`topics[3].name`, `data_version.epoch`). They throw
@@ -93,7 +93,7 @@ export interface ValidationLimits {
   readonly maxCheckTopics: number;
 }
 
-/** Defaults of DESIGN.md. Checkers take overrides: `{ limits: { maxQueueNums: config.maxQueueNums } }`. */
+/** Defaults (README "Configuration"). Checkers take overrides: `{ limits: { maxQueueNums: config.maxQueueNums } }`. */
 export const DEFAULT_LIMITS: Readonly<ValidationLimits> = Object.freeze({
   maxQueueNums: 1024,
   maxAddresses: 16,

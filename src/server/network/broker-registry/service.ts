@@ -1,4 +1,4 @@
-/** BrokerRegistry: the broker-facing service. Thin adapters over the Registry (STYLE.md 2). */
+/** BrokerRegistry: the broker-facing service. Thin adapters over the Registry. */
 import type { BrokerRegistryServer } from '../../../../generated/nameserver/v1/broker_registry';
 import {
   checkHeartbeatRequest,

@@ -1,5 +1,5 @@
 /**
- * The one wrapper around every handler (STYLE.md 5). grpc-js only catches synchronous throws; an async
+ * The one wrapper around every handler. grpc-js only catches synchronous throws; an async
  * handler that rejects would leave the call hanging until its deadline (grpc/grpc-node#290). These
  * adapters await the handler, map any error through the error table, and answer exactly once.
  */
@@ -67,7 +67,7 @@ const UNLIMITED: StreamLimits = { maxStreams: Infinity, maxStreamsPerConnection:
 
 /**
  * Open streams: the stream limits, the handling of clients that stop reading, and shutdown (which ends
- * them with UNAVAILABLE before `tryShutdown`, STYLE.md 9).
+ * them with UNAVAILABLE before `tryShutdown`).
  *
  * A stream counts until its HTTP/2 stream is closed, not until its status is queued: a client that
  * reads nothing never lets the status out, and such a stream (with its queued bytes) would otherwise

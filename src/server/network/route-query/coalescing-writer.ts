@@ -1,5 +1,5 @@
 /**
- * Writes keyed state to a stream, latest value only (STYLE.md 8). Callers `mark(key)` when the state of
+ * Writes keyed state to a stream, latest value only. Callers `mark(key)` when the state of
  * a key changed; at flush time `render(key)` encodes what the client must now be told (or nothing), so
  * a burst of changes to one key costs one message. Memory is bounded by the number of distinct keys,
  * never by the number of events.
