@@ -18,7 +18,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import path from 'node:path';
 import { RegisterBrokerRequest } from '../../generated/nameserver/v1/broker_registry';
-import { Registry } from '../../src/server/metadata/registry';
+import { MetadataCore } from '../../src/server/metadata/core';
 import { brokerRef } from '../../src/server/metadata/types';
 import { checkRegisterBrokerRequest } from '../../src/server/network/validate';
 import { envInt, fmt, FORCE_PROFILE, machine, mib, note, RAW_DIR, ROOT, runMain, spawnTs, table, verdict, writeResult } from '../lib/common';
@@ -48,7 +48,7 @@ function timeUs(reps: number, fn: (i: number) => void, warm = Math.min(reps, 3))
  * Mean µs of fn, each call preceded by an untimed setup and followed by closing the registry (a
  * registry's lease timers would otherwise keep it alive, and the garbage, for 30 s).
  */
-function timeWithSetup<S extends readonly [Registry, ...unknown[]]>(reps: number, setup: (i: number) => S, fn: (s: S) => void): number {
+function timeWithSetup<S extends readonly [MetadataCore, ...unknown[]]>(reps: number, setup: (i: number) => S, fn: (s: S) => void): number {
   let total = 0n;
   for (let i = -1; i < reps; i++) {
     const s = setup(i);
@@ -69,17 +69,17 @@ function fullReports(): string {
     const decodeUs = timeUs(reps, () => decode(bytes));
     const req = decode(bytes);
     const validateUs = timeUs(reps, () => checkRegisterBrokerRequest(req, { limits: { maxQueueNums: 1024 } }));
-    const first = timeWithSetup(reps, () => [new Registry(OPTS), decode(bytes)] as const, ([r, q]) => r.register(q, { kind: 'lease' }));
+    const first = timeWithSetup(reps, () => [new MetadataCore(OPTS), decode(bytes)] as const, ([r, q]) => r.register(q, { kind: 'lease' }));
     const again = timeWithSetup(
       reps,
       () => {
-        const r = new Registry(OPTS);
+        const r = new MetadataCore(OPTS);
         r.register(decode(bytes), { kind: 'lease' });
         return [r, decode(wire({ ...rep, dataVersion: { epoch: rep.dataVersion!.epoch, counter: 2 } }))] as const;
       },
       ([r, q]) => r.register(q, { kind: 'lease' }),
     );
-    const held = new Registry(OPTS);
+    const held = new MetadataCore(OPTS);
     held.register(decode(bytes), { kind: 'lease' });
     const heldUs = timeUs(Math.max(1000, reps), () => held.register(req, { kind: 'lease' }));
     rows.push([
@@ -100,7 +100,7 @@ function fullReports(): string {
   const chunks = chunked(big, 10).map((c) => wire(c));
   const chunkedUs = timeWithSetup(
     2,
-    () => [new Registry(OPTS), chunks.map(decode)] as const,
+    () => [new MetadataCore(OPTS), chunks.map(decode)] as const,
     ([r, cs]) => {
       for (const c of cs) r.register(c, { kind: 'lease' });
     },
@@ -117,7 +117,7 @@ function steadyState(): { md: string; hb: number[]; delta: number[] } {
   const hbs: number[] = [];
   const deltas: number[] = [];
   for (const n of SIZES) {
-    const r = new Registry(OPTS);
+    const r = new MetadataCore(OPTS);
     // The broker is the leader of a replica set; 7 more sets also hold topic-0, so the delta rebuilds a
     // realistic 8-set route.
     r.register(decode(wire(brokerReport(0, 0, names(n)))), { kind: 'lease' });
@@ -169,7 +169,7 @@ async function registrationProfile(): Promise<string> {
   await session.post('Profiler.setSamplingInterval', { interval: 200 });
   await session.post('Profiler.start');
   const t0 = process.hrtime.bigint();
-  const r = new Registry(OPTS);
+  const r = new MetadataCore(OPTS);
   for (const b of reports) r.register(decode(b), { kind: 'lease' });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   const { profile } = await session.post('Profiler.stop');
@@ -257,7 +257,7 @@ async function main(): Promise<void> {
   const hbFlat = flat(steady.hb);
   const deltaFlat = flat(steady.delta);
   const body = [
-    'In-process on `Registry` (no gRPC); reports decoded from their encoded bytes. Full reports: mean of 30 / 5 / 2 runs for 1k / 10k / 100k topics, each on a fresh Registry.',
+    'In-process on `MetadataCore` (no gRPC); reports decoded from their encoded bytes. Full reports: mean of 30 / 5 / 2 runs for 1k / 10k / 100k topics, each on a fresh MetadataCore.',
     '',
     '### Full report',
     '',
@@ -301,7 +301,7 @@ async function main(): Promise<void> {
     table(['check', 'value', 'target', 'verdict'], [['heap bytes per topic-on-broker entry', fmt(perEntry, 0), '≤ 300', verdict(perEntry, 300, false, 0)]]),
     profileMd ? `\n### What the memory is\n\n${profileMd}` : '',
   ].join('\n');
-  writeResult('registration', 'Registration cost and memory (in-process Registry)', body, m, [], [
+  writeResult('registration', 'Registration cost and memory (in-process MetadataCore)', body, m, [], [
     { check: 'unchanged heartbeat, 100k-topic / 1k-topic broker', value: `${fmt(hbFlat, 2)}× (${fmt(steady.hb[0]! * 1000)} → ${fmt(steady.hb[2]! * 1000)} ns)`, target: 'O(1): ≤ 2×', verdict: verdict(hbFlat, 2, false, 2, '×') },
     { check: 'one-topic delta, 100k-topic / 1k-topic broker', value: `${fmt(deltaFlat, 2)}× (${fmt(steady.delta[0]!, 1)} → ${fmt(steady.delta[2]!, 1)} µs)`, target: 'O(1): ≤ 2×', verdict: verdict(deltaFlat, 2, false, 2, '×') },
     { check: `heap bytes per topic-on-broker entry (${fmt(MEM_BROKERS)} brokers × ${fmt(MEM_TOPICS)} topics)`, value: `${fmt(perEntry, 0)} (RSS ${mib(mem.rssAfter)} MiB)`, target: '≤ 300', verdict: verdict(perEntry, 300, false, 0) },

@@ -12,7 +12,7 @@ import { Session } from 'node:inspector/promises';
 import path from 'node:path';
 import v8 from 'node:v8';
 import { RegisterBrokerRequest } from '../../generated/nameserver/v1/broker_registry';
-import { Registry } from '../../src/server/metadata/registry';
+import { MetadataCore } from '../../src/server/metadata/core';
 import { ROOT } from '../lib/common';
 import { diffSnapshots } from '../lib/heap';
 import { brokerReport } from '../lib/cluster';
@@ -39,14 +39,14 @@ function reports(): Uint8Array[] {
   return out;
 }
 
-function register(wire: Uint8Array[]): { registry: Registry; ms: number } {
-  const registry = new Registry(REGISTRY_OPTIONS);
+function register(wire: Uint8Array[]): { core: MetadataCore; ms: number } {
+  const core = new MetadataCore(REGISTRY_OPTIONS);
   const t0 = Date.now();
   for (let i = 0; i < wire.length; i++) {
-    registry.register(RegisterBrokerRequest.decode(wire[i]!), { kind: 'lease' });
+    core.register(RegisterBrokerRequest.decode(wire[i]!), { kind: 'lease' });
     wire[i] = new Uint8Array(0); // a report's bytes are gone once it is applied
   }
-  return { registry, ms: Date.now() - t0 };
+  return { core, ms: Date.now() - t0 };
 }
 
 interface HeapNode {
@@ -63,14 +63,14 @@ async function measure(): Promise<void> {
   fullGc();
   const before = process.memoryUsage();
   await session.post('HeapProfiler.startSampling', { samplingInterval: 16_384 });
-  const { registry, ms } = register(wire);
+  const { core, ms } = register(wire);
   fullGc();
   const after = process.memoryUsage();
   const { profile } = (await session.post('HeapProfiler.stopSampling')) as { profile: { head: HeapNode } };
   session.disconnect();
   let routeBytes = 0;
-  for (const t of registry.routes.topicNames()) {
-    const e = registry.routes.get(t)!;
+  for (const t of core.routes.topicNames()) {
+    const e = core.routes.get(t)!;
     routeBytes += e.getRouteBytes.length + e.updateEventBytes.length;
   }
   const sites = new Map<string, { fn: string; where: string; bytes: number }>();
@@ -89,9 +89,9 @@ async function measure(): Promise<void> {
   };
   walk(profile.head);
   const out = {
-    entries: registry.topics.entryCount(),
-    routes: registry.routes.size,
-    brokers: registry.brokers.size,
+    entries: core.topics.entryCount(),
+    routes: core.routes.size,
+    brokers: core.brokers.size,
     registerMs: ms,
     heapDelta: after.heapUsed - before.heapUsed,
     externalDelta: after.external + after.arrayBuffers - before.external - before.arrayBuffers,
@@ -100,7 +100,7 @@ async function measure(): Promise<void> {
     routeBytes,
     sites: [...sites.values()].sort((a, b) => b.bytes - a.bytes).slice(0, 12),
   };
-  registry.close();
+  core.close();
   process.stdout.write(`${JSON.stringify(out)}\n`);
 }
 
@@ -108,11 +108,11 @@ function snapshot(outDir: string): void {
   const wire = reports();
   fullGc();
   const beforeFile = v8.writeHeapSnapshot(path.join(outDir, 'before.heapsnapshot'));
-  const { registry } = register(wire);
+  const { core } = register(wire);
   fullGc();
   const afterFile = v8.writeHeapSnapshot(path.join(outDir, 'after.heapsnapshot'));
-  const entries = registry.topics.entryCount();
-  registry.close();
+  const entries = core.topics.entryCount();
+  core.close();
   const { total, kinds } = diffSnapshots(beforeFile, afterFile);
   process.stdout.write(`${JSON.stringify({ entries, total, kinds })}\n`);
 }

@@ -1,8 +1,8 @@
 /** Settings shared by the registration part's processes. */
-import type { RegistryOptions } from '../../src/server/metadata/registry';
+import type { MetadataCoreOptions } from '../../src/server/metadata/core';
 
 /** The Registry settings of the brief (the NameServer's defaults). */
-export const REGISTRY_OPTIONS: RegistryOptions = {
+export const REGISTRY_OPTIONS: MetadataCoreOptions = {
   leaseTtlMs: 30_000,
   minLeaseTtlMs: 1_000,
   maxLeaseTtlMs: 300_000,

@@ -40,7 +40,7 @@ export interface GatewayOptions {
   /** Interval of SSE keep-alive comments, milliseconds (default 15 s). */
   keepAliveMs?: number;
   /** Schemas of the services (default: generated/descriptors.binpb). */
-  registry?: FileRegistry;
+  core?: FileRegistry;
 }
 
 /** HTTP status of a gRPC status code (the mapping grpc-gateway uses). */
@@ -207,7 +207,7 @@ export class Gateway {
   private readonly keepAliveMs: number;
 
   constructor(private readonly opts: GatewayOptions) {
-    this.methods = methodTable(opts.registry ?? loadRegistry());
+    this.methods = methodTable(opts.core ?? loadRegistry());
     this.maxBodyBytes = opts.maxBodyBytes ?? 1024 * 1024;
     this.maxStreams = opts.maxStreams ?? 256;
     this.unaryTimeoutMs = opts.unaryTimeoutMs ?? 60_000;

@@ -29,10 +29,10 @@ export const CONSOLE_SERVICES: readonly string[] = ['nameserver.v1.Admin', 'name
  * Build the table, keyed "Service/Method". Throws when a service is not in the descriptor set: better
  * a console that refuses to start than one missing a service.
  */
-export function methodTable(registry: FileRegistry, services: readonly string[] = CONSOLE_SERVICES): Map<string, GatewayMethod> {
+export function methodTable(core: FileRegistry, services: readonly string[] = CONSOLE_SERVICES): Map<string, GatewayMethod> {
   const table = new Map<string, GatewayMethod>();
   for (const typeName of services) {
-    const service = registry.getService(typeName);
+    const service = core.getService(typeName);
     if (!service) throw new Error(`console gateway: the descriptor set has no service ${typeName} (run npm run generate)`);
     for (const m of service.methods) {
       table.set(`${service.name}/${m.name}`, {

@@ -23,7 +23,7 @@ export async function startHttp(
       const url = (req.url ?? '/').split('?')[0];
       if (req.method === 'GET' && url === '/metrics') {
         const body = await metrics.text();
-        res.writeHead(200, { 'content-type': metrics.registry.contentType });
+        res.writeHead(200, { 'content-type': metrics.core.contentType });
         res.end(body);
         return;
       }

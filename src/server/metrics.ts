@@ -4,12 +4,12 @@
  * counters and histograms are fed by the RPC instrumentation and the push writers.
  */
 import * as prom from 'prom-client';
-import type { Registry as MetadataRegistry } from './metadata/registry';
+import type { MetadataCore } from './metadata/core';
 import type { WarmUp } from './warmup';
 
 /** What the gauges read. */
 export interface MetricSources {
-  registry: MetadataRegistry;
+  core: MetadataCore;
   warmup: WarmUp;
   sessions: () => number;
   watchStreams: () => number;
@@ -67,7 +67,7 @@ export class MethodStats {
 
 /** The NameServer's metrics. */
 export class Metrics {
-  readonly registry = new prom.Registry();
+  readonly core = new prom.Registry();
   private readonly methods = new Map<string, MethodStats>();
   readonly pushes: prom.Counter;
   readonly coalesced: prom.Counter;
@@ -75,7 +75,7 @@ export class Metrics {
   readonly reportTopics: prom.Histogram<'kind'>;
 
   constructor(src: MetricSources) {
-    const r = this.registry;
+    const r = this.core;
     prom.collectDefaultMetrics({ register: r, prefix: 'nameserver_' });
     const gauge = (name: string, help: string, read: () => number) =>
       new prom.Gauge({ name, help, registers: [r], collect() { this.set(read()); } });
@@ -87,23 +87,23 @@ export class Metrics {
       collect() {
         let stream = 0;
         let lease = 0;
-        for (const b of src.registry.brokers.all()) b.sessionKind === 'stream' ? stream++ : lease++;
+        for (const b of src.core.brokers.all()) b.sessionKind === 'stream' ? stream++ : lease++;
         this.set({ session_kind: 'stream' }, stream);
         this.set({ session_kind: 'lease' }, lease);
       },
     });
     gauge('nameserver_broker_sessions', 'Open broker Connect sessions.', src.sessions);
-    gauge('nameserver_topics', 'Topics with a route.', () => src.registry.routes.size);
-    gauge('nameserver_topic_broker_entries', 'Topic-on-broker entries reported.', () => src.registry.topics.entryCount());
-    gauge('nameserver_groups', 'Distinct consumer groups.', () => src.registry.groups.size);
-    gauge('nameserver_instances', 'Distinct client instances reported by brokers.', () => src.registry.instances.stats().instances);
+    gauge('nameserver_topics', 'Topics with a route.', () => src.core.routes.size);
+    gauge('nameserver_topic_broker_entries', 'Topic-on-broker entries reported.', () => src.core.topics.entryCount());
+    gauge('nameserver_groups', 'Distinct consumer groups.', () => src.core.groups.size);
+    gauge('nameserver_instances', 'Distinct client instances reported by brokers.', () => src.core.instances.stats().instances);
     gauge('nameserver_watch_streams', 'Open WatchRoutes streams.', src.watchStreams);
     gauge('nameserver_watch_subscriptions', 'Topics followed over all WatchRoutes streams.', src.watchSubscriptions);
     gauge('nameserver_cluster_watchers', 'Open WatchCluster streams.', src.clusterWatchers);
     gauge('nameserver_open_streams', 'Open server streams of every kind.', src.openStreams);
     gauge('nameserver_pending_commands', 'Admin write commands waiting for a broker result.', src.pendingCommands);
-    gauge('nameserver_pending_chunked_reports', 'Chunked registrations partly received.', () => src.registry.pendingChunkedReports);
-    gauge('nameserver_pending_chunk_bytes', 'Bytes held by partly received chunked registrations (as counted against --max-pending-chunk-bytes).', () => src.registry.pendingChunkBytes);
+    gauge('nameserver_pending_chunked_reports', 'Chunked registrations partly received.', () => src.core.pendingChunkedReports);
+    gauge('nameserver_pending_chunk_bytes', 'Bytes held by partly received chunked registrations (as counted against --max-pending-chunk-bytes).', () => src.core.pendingChunkBytes);
     gauge('nameserver_warming_up', '1 while this replica is warming up.', () => (src.warmup.active ? 1 : 0));
     const custom = (name: string, help: string, type: 'counter' | 'histogram', values: () => prom.MetricValue<string>[]) =>
       r.registerMetric({ name, get: async () => ({ name, help, type, values: values(), aggregator: 'sum' }) } as unknown as prom.Metric);
@@ -134,6 +134,6 @@ export class Metrics {
 
   /** The text exposition. */
   text(): Promise<string> {
-    return this.registry.metrics();
+    return this.core.metrics();
   }
 }

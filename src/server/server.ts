@@ -13,7 +13,7 @@ import { RouteQueryService } from '../../generated/nameserver/v1/route_query';
 import type { Config } from './config';
 import { log } from './log';
 import { ShuttingDown } from './metadata/errors';
-import { Registry } from './metadata/registry';
+import { MetadataCore } from './metadata/core';
 import { adminService } from './network/admin/service';
 import { brokerRegistryService } from './network/broker-registry/service';
 import { SessionDirectory } from './network/broker-registry/session';
@@ -58,7 +58,7 @@ export function serverCredentials(c: Readonly<Config>): grpc.ServerCredentials {
 /** A running (or runnable) NameServer. */
 export class NameServer {
   readonly serverId = randomBytes(8).toString('hex');
-  readonly registry: Registry;
+  readonly core: MetadataCore;
   readonly warmup: WarmUp;
   readonly streams: StreamTracker;
   readonly sessions = new SessionDirectory();
@@ -88,10 +88,10 @@ export class NameServer {
       maxStalledStreamsPerConnection: config.maxStalledStreamsPerConnection,
     });
     // Closures read fields assigned below; they only run once the server is serving.
-    this.registry = new Registry({ ...config, onReport: (kind, n) => this.metrics.reportTopics.observe({ kind }, n) });
+    this.core = new MetadataCore({ ...config, onReport: (kind, n) => this.metrics.reportTopics.observe({ kind }, n) });
     this.warmup = new WarmUp(config.warmupMs);
     this.metrics = new Metrics({
-      registry: this.registry,
+      core: this.core,
       warmup: this.warmup,
       sessions: () => this.sessions.size,
       watchStreams: () => this.routeWatch.size,
@@ -111,9 +111,9 @@ export class NameServer {
       // Metrics and error logging, the per-peer rate limit, authentication: once, for every service.
       interceptors: serverInterceptors({ metrics: this.metrics, limiter, guard }),
     });
-    if (!this.warmup.active) this.registry.routes.stopTrackingSeen();
-    this.warmup.once('done', () => this.registry.routes.stopTrackingSeen());
-    this.routeWatch = new RouteWatchHub(this.registry.routes, this.warmup, {
+    if (!this.warmup.active) this.core.routes.stopTrackingSeen();
+    this.warmup.once('done', () => this.core.routes.stopTrackingSeen());
+    this.routeWatch = new RouteWatchHub(this.core.routes, this.warmup, {
       progressIntervalMs: config.watchProgressIntervalMs,
       stallTimeoutMs: config.watchStallTimeoutMs,
       maxSubscriptionsPerStream: config.maxSubscriptionsPerStream,
@@ -127,25 +127,25 @@ export class NameServer {
       serverId: this.serverId,
       metrics: this.metrics,
     });
-    this.clusterWatch = new ClusterWatchHub(this.registry, config.watchStallTimeoutMs, this.streams);
+    this.clusterWatch = new ClusterWatchHub(this.core, config.watchStallTimeoutMs, this.streams);
     this.commands = new CommandDispatcher(this.sessions);
     // The RocketMQ remoting door: same registry, same command path (RocketMQ brokers take commands as
     // requests to their own address), same tokens.
-    this.remotingBrokers = new RemotingBrokers(this.registry, { expiryMs: config.remotingBrokerExpiryMs, maxQueueNums: config.maxQueueNums });
-    this.remotingClient = new RemotingBrokerClient(this.registry, this.remotingBrokers, { maxFrameBytes: config.remotingMaxFrameBytes });
+    this.remotingBrokers = new RemotingBrokers(this.core, { expiryMs: config.remotingBrokerExpiryMs, maxQueueNums: config.maxQueueNums });
+    this.remotingClient = new RemotingBrokerClient(this.core, this.remotingBrokers, { maxFrameBytes: config.remotingMaxFrameBytes });
     this.commands.useChannel(this.remotingClient);
     this.remoting = new RemotingDoor(
-      { config, registry: this.registry, warmup: this.warmup, brokers: this.remotingBrokers, kv: new KvStore(), commands: this.commands },
+      { config, core: this.core, warmup: this.warmup, brokers: this.remotingBrokers, kv: new KvStore(), commands: this.commands },
       new RemotingAcl({ broker: config.brokerToken, admin: config.adminToken, client: config.clientToken }),
       { maxConnections: config.remotingMaxConnections, maxFrameBytes: config.remotingMaxFrameBytes, peerRequestsPerSecond: config.remotingPeerRequestsPerSecond },
       this.serverId,
     );
     // Definitions: responses may be pre-encoded bytes; undecodable requests become INVALID_ARGUMENT.
     const serve = (service: grpc.ServiceDefinition, impl: grpc.UntypedServiceImplementation) => this.server.addService(tolerantDecoding(acceptingEncoded(service)), impl);
-    const { registry, warmup, streams, sessions, commands, serverId, startedAtMs } = this;
-    serve(BrokerRegistryService, brokerRegistryService({ config, registry, streams, sessions, commandResults: commands, serverId }));
-    serve(RouteQueryService, routeQueryService({ config, registry, warmup, streams, routeWatch: this.routeWatch }));
-    serve(AdminService, adminService({ config, registry, warmup, streams, clusterWatch: this.clusterWatch, commands, guard, serverId, startedAtMs }));
+    const { core, warmup, streams, sessions, commands, serverId, startedAtMs } = this;
+    serve(BrokerRegistryService, brokerRegistryService({ config, core, streams, sessions, commandResults: commands, serverId }));
+    serve(RouteQueryService, routeQueryService({ config, core, warmup, streams, routeWatch: this.routeWatch }));
+    serve(AdminService, adminService({ config, core, warmup, streams, clusterWatch: this.clusterWatch, commands, guard, serverId, startedAtMs }));
     // Health Watch streams are tracked like ours, so shutdown ends them (after they saw NOT_SERVING)
     // instead of waiting for the shutdown grace.
     this.health.addToServer({
@@ -228,7 +228,7 @@ export class NameServer {
     this.sharedPort?.close();
     this.remoting.close();
     this.remotingClient.close();
-    this.registry.close();
+    this.core.close();
     this.routeWatch.close();
     this.http?.close();
     this.http?.closeAllConnections();

@@ -101,7 +101,7 @@ test(`${INPUTS} raw inputs over every RPC get deliberate statuses; the server st
   // Still up, still right.
   const steady = await call(s.routes, 'getRoute', { topic: 'steady-topic' });
   assert.equal(steady.route!.brokers[0]!.brokerName, 'steady');
-  assert.deepEqual(s.server.registry.checkConsistency(), []);
+  assert.deepEqual(s.server.core.checkConsistency(), []);
   const invalid = [...seen].filter(([k]) => k.endsWith('INVALID_ARGUMENT')).reduce((n, [, v]) => n + v, 0);
   assert.ok(invalid > INPUTS / 4, `most inputs should be refused as INVALID_ARGUMENT (got ${invalid})`);
 });

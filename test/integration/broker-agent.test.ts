@@ -48,7 +48,7 @@ function newAgent(nameservers: string[], over: Partial<BrokerAgentOptions> = {})
 
 /** Resolve when the route of `topicName` satisfies `pred` (checked now and on every route event). */
 function routeWhen(s: Started, topicName: string, pred: (e: RouteEntry | undefined) => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const routes = s.server.registry.routes;
+  const routes = s.server.core.routes;
   return new Promise((resolve, reject) => {
     const onEvent = (t: string) => {
       if (t === topicName) check();
@@ -121,16 +121,16 @@ test('registers with two NameServers; both serve the route', async () => {
     await agent.start();
     await Promise.all([routes, registered]);
     for (const s of [s1, s2]) {
-      const b = s.server.registry.routes.get('b')!.route.brokers;
+      const b = s.server.core.routes.get('b')!.route.brokers;
       assert.equal(b.length, 1);
       assert.deepEqual([b[0]!.brokerName, b[0]!.cluster, b[0]!.zone, b[0]!.readQueueNums, b[0]!.writeQueueNums], ['b1', 'c1', 'z1', 4, 2]);
       assert.deepEqual(b[0]!.replicas[0]!.addresses, ['127.0.0.1:10911']);
-      const held = s.server.registry.brokers.get(KEY)!;
+      const held = s.server.core.brokers.get(KEY)!;
       assert.equal(held.epoch, agent.epoch);
       assert.equal(held.counter, 1);
     }
     // Both routes were reported by the same data: the content-derived versions agree.
-    assert.equal(s1.server.registry.routes.get('a')!.version, s2.server.registry.routes.get('a')!.version);
+    assert.equal(s1.server.core.routes.get('a')!.version, s2.server.core.routes.get('a')!.version);
   } finally {
     await agent.stop();
     await Promise.all([s1.stop(), s2.stop()]);
@@ -159,10 +159,10 @@ test('upsert and delete reach every NameServer as deltas on the held version', a
       assert.equal(st.registrations, 1, 'changes went as deltas, not re-registrations');
       assert.equal(st.deltasSent, 2);
       assert.equal(st.heldCounter, 3);
-      assert.ok(s.server.registry.routes.get('c'));
+      assert.ok(s.server.core.routes.get('c'));
     }
     // The NameServers applied both deltas (their held counter moved with them).
-    await Promise.all([s1, s2].map((s) => routeWhen(s, 'c', () => s.server.registry.brokers.get(KEY)?.counter === 3, 'at counter 3')));
+    await Promise.all([s1, s2].map((s) => routeWhen(s, 'c', () => s.server.core.brokers.get(KEY)?.counter === 3, 'at counter 3')));
   } finally {
     await agent.stop();
     await Promise.all([s1.stop(), s2.stop()]);
@@ -181,8 +181,8 @@ test('a broker with 100,000 topics registers in chunks', async () => {
     const st = stats(agent, s.address);
     assert.equal(st.lastChunkCount, 20, '100,000 topics / 5,000 per chunk');
     assert.equal(st.chunksSent, 20);
-    assert.equal(s.server.registry.routes.size, 100_000);
-    assert.equal(s.server.registry.brokers.get(KEY)!.counter, 1);
+    assert.equal(s.server.core.routes.size, 100_000);
+    assert.equal(s.server.core.brokers.get(KEY)!.counter, 1);
   } finally {
     await agent.stop();
     await s.stop();
@@ -224,7 +224,7 @@ test('a delta the NameServer cannot apply (it lost the broker) is answered rereg
     await registered;
     // The NameServer forgets the broker while the stream stays up (as after an expiry).
     const gone = absent(s, 'a');
-    assert.ok(s.server.registry.remove(KEY, 'test: state lost'));
+    assert.ok(s.server.core.remove(KEY, 'test: state lost'));
     await gone;
     const resync = nextEvent(agent, 'resync', (a) => a === s.address);
     const back = Promise.all([present(s, 'a'), present(s, 'c')]);
@@ -235,7 +235,7 @@ test('a delta the NameServer cannot apply (it lost the broker) is answered rereg
     const st = stats(agent, s.address);
     assert.equal(st.resyncs, 1);
     assert.equal(st.registrations, 2);
-    assert.equal(s.server.registry.brokers.get(KEY)!.counter, agent.counter);
+    assert.equal(s.server.core.brokers.get(KEY)!.counter, agent.counter);
   } finally {
     await agent.stop();
     await s.stop();
@@ -251,7 +251,7 @@ test('a heartbeat finds a NameServer that lost the broker and the agent re-regis
     await registered;
     const gone = absent(s, 'a');
     const resync = nextEvent(agent, 'resync', (a) => a === s.address);
-    s.server.registry.remove(KEY, 'test: state lost');
+    s.server.core.remove(KEY, 'test: state lost');
     await gone;
     await resync;
     await present(s, 'a');
@@ -292,10 +292,10 @@ test('positions and instances are reported on schedule', async () => {
     await agent.start();
     await enough;
     assert.ok(calls >= 3, 'the provider is called on every tick');
-    const lag = s.server.registry.positions.lag('g');
+    const lag = s.server.core.positions.lag('g');
     assert.equal(lag.totalLag, 20);
     assert.deepEqual(lag.topics.map((t) => [t.topic, t.lag]), [['a', 20]]);
-    assert.equal(s.server.registry.instances.stats().instances, 2);
+    assert.equal(s.server.core.instances.stats().instances, 2);
   } finally {
     await agent.stop();
     await s.stop();
@@ -312,8 +312,8 @@ test('stop() unregisters: routes disappear at once on every NameServer', async (
   try {
     // With a 60 s stream grace, only the unregister can have removed them by now.
     for (const s of [s1, s2]) {
-      assert.equal(s.server.registry.routes.get('a'), undefined);
-      assert.equal(s.server.registry.brokers.get(KEY), undefined);
+      assert.equal(s.server.core.routes.get('a'), undefined);
+      assert.equal(s.server.core.brokers.get(KEY), undefined);
     }
     assert.deepEqual(agent.sessionStats(), []);
     await agent.stop(); // idempotent
@@ -363,8 +363,8 @@ test('bearer token: the right one registers, a wrong one is refused', async () =
     await ok;
     const [, err] = await refused;
     assert.ok([grpc.status.UNAUTHENTICATED, grpc.status.PERMISSION_DENIED].includes((err as grpc.ServiceError).code), err.message);
-    assert.ok(s.server.registry.routes.get('a'));
-    assert.equal(s.server.registry.routes.get('z'), undefined);
+    assert.ok(s.server.core.routes.get('a'));
+    assert.equal(s.server.core.routes.get('z'), undefined);
   } finally {
     await Promise.all([good.stop(), bad.stop()]);
     await s.stop();
@@ -554,11 +554,11 @@ test('Admin CreateTopic through a real NameServer: two agents with durable store
       ['w2', CommandOutcome.COMMAND_OUTCOME_OK],
     ]);
     // The brokers reported the topic before answering: no waiting needed.
-    assert.deepEqual(s.server.registry.routes.get('orders')?.route.brokers.map((b) => [b.brokerName, b.writeQueueNums]), [['w1', 4], ['w2', 4]]);
+    assert.deepEqual(s.server.core.routes.get('orders')?.route.brokers.map((b) => [b.brokerName, b.writeQueueNums]), [['w1', 4], ['w2', 4]]);
     for (const st of stores) assert.deepEqual(st.topics().map((t) => t.name), ['orders']);
     const drained = await call(s.admin, 'setBrokerPermission', { cluster: 'c1', brokerName: 'w1', permission: Permission.PERMISSION_READ });
     assert.ok(drained.results.every((r) => r.outcome === CommandOutcome.COMMAND_OUTCOME_OK));
-    assert.equal(s.server.registry.routes.get('orders')?.route.brokers[0]?.permission, Permission.PERMISSION_READ);
+    assert.equal(s.server.core.routes.get('orders')?.route.brokers[0]?.permission, Permission.PERMISSION_READ);
     assert.equal(stores[0]!.permission, Permission.PERMISSION_READ);
   } finally {
     await Promise.all(agents.map((a) => a.stop()));
@@ -652,13 +652,13 @@ test('simulated broker: registers its topics, leaves on SIGTERM, and re-register
     const routes = Promise.all([present(s, 't1'), present(s, 't2')]);
     await sim.registeredWith(s.address);
     await routes;
-    const b = s.server.registry.routes.get('t1')!.route.brokers[0]!;
+    const b = s.server.core.routes.get('t1')!.route.brokers[0]!;
     assert.deepEqual([b.cluster, b.brokerName, b.zone, b.replicas[0]!.addresses], ['c1', 'sim1', 'z9', ['127.0.0.1:20911']]);
 
     const { code } = await sim.terminate();
     assert.equal(code, 0);
     // It unregistered before exiting: gone at once, not after the stream grace.
-    assert.equal(s.server.registry.routes.get('t1'), undefined);
+    assert.equal(s.server.core.routes.get('t1'), undefined);
 
     // No --topics this time: the topics come from DIR/broker.json.
     sim = new Sim(simArgs(s.address, dir));
@@ -709,7 +709,7 @@ test('simulated broker: commands are applied to broker.json before the answer, a
     const back = Promise.all([present(s, 't1'), present(s, 'x')]);
     await sim.registeredWith(s.address);
     await back;
-    assert.equal(s.server.registry.routes.get('x')!.route.brokers[0]!.readQueueNums, 4);
+    assert.equal(s.server.core.routes.get('x')!.route.brokers[0]!.readQueueNums, 4);
   } finally {
     await sim.terminate();
     fake.stop();

@@ -189,7 +189,7 @@ describe('memory held by pending chunks (in-process server, heap after GC)', () 
   };
   const settled = async (s: Started) => {
     const deadline = Date.now() + 60_000;
-    while (s.server.registry.pendingChunkBytes > 0) {
+    while (s.server.core.pendingChunkBytes > 0) {
       if (Date.now() > deadline) throw new Error('pending chunks not dropped');
       await new Promise((r) => setTimeout(r, 100)); // polling the registry for a condition
     }
@@ -259,7 +259,7 @@ describe('memory held by pending chunks (in-process server, heap after GC)', () 
       const round = async () => {
         const n = k++;
         results.push(...(await Promise.all(floods.map((c, i) => c.unary(REGISTER, chunkBytes(`peer-${i}-${n}`, 0, 2, 20_000))))));
-        maxPending = Math.max(maxPending, s.server.registry.pendingChunkBytes);
+        maxPending = Math.max(maxPending, s.server.core.pendingChunkBytes);
         peak = Math.max(peak, heldMiB() - base);
       };
       for (let r = 0; r < 6; r++) await round();

@@ -41,10 +41,10 @@ function removed(s: Started, topic: string): Promise<void> {
   return new Promise((resolve) => {
     const on = (t: string) => {
       if (t !== topic) return;
-      s.server.registry.routes.off('removed', on);
+      s.server.core.routes.off('removed', on);
       resolve();
     };
-    s.server.registry.routes.on('removed', on);
+    s.server.core.routes.on('removed', on);
   });
 }
 
@@ -85,7 +85,7 @@ describe('a broker reconnecting in a loop', () => {
       assert.equal(w.events.filter((e) => e.type === RouteEventType.ROUTE_EVENT_TYPE_REMOVED).length, 0, 'no removal');
       assert.equal(w.routeMessages, 1, 'the route never changed');
       assert.equal(s.server.sessions.size, 1);
-      assert.equal(s.server.registry.brokers.size, 1);
+      assert.equal(s.server.core.brokers.size, 1);
       b.close();
       await removed(s, 'loop-t');
       w.close();

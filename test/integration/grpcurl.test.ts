@@ -288,7 +288,7 @@ describe('grpcurl describe of the whole contract, by reflection only', () => {
 
   test('every service, message and enum of nameserver.v1 is described with its comment', async () => {
     const set = fromBinary(FileDescriptorSetSchema, readFileSync(path.join(ROOT, 'generated', 'descriptors.binpb')));
-    const registry = createFileRegistry(set);
+    const core = createFileRegistry(set);
     const symbols: Array<{ name: string; kind: 'service' | 'message' | 'enum' }> = [];
     const addMessage = (m: DescMessage) => {
       if (m.proto.options?.mapEntry) return; // synthetic map entries are described with their field
@@ -296,7 +296,7 @@ describe('grpcurl describe of the whole contract, by reflection only', () => {
       m.nestedMessages.forEach(addMessage);
       for (const e of m.nestedEnums) symbols.push({ name: e.typeName, kind: 'enum' });
     };
-    for (const file of registry.files) {
+    for (const file of core.files) {
       if (!file.name.startsWith('nameserver/v1/')) continue;
       for (const svc of file.services) symbols.push({ name: svc.typeName, kind: 'service' });
       file.messages.forEach(addMessage);

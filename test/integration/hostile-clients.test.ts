@@ -290,7 +290,7 @@ describe('a route larger than the message limit', () => {
     assert.equal(new Set(all.events.map((e) => e.topic)).size, 1000, 'all 1,000 routes, in batches under the limit');
 
     await bigSet(20); // about 80 KiB: more than the limit
-    const grown = s.server.registry.routes.get('big')!;
+    const grown = s.server.core.routes.get('big')!;
     assert.ok(grown.updateEventBytes.length > LIMIT);
     for (const p of [all, some]) {
       await p.until((x) => x.latest('big')?.type === TOO_LARGE, 15_000, 'TOO_LARGE for big');

@@ -21,10 +21,10 @@ function removed(s: Started, topic: string): Promise<void> {
   return new Promise((resolve) => {
     const on = (t: string) => {
       if (t !== topic) return;
-      s.server.registry.routes.off('removed', on);
+      s.server.core.routes.off('removed', on);
       resolve();
     };
-    s.server.registry.routes.on('removed', on);
+    s.server.core.routes.on('removed', on);
   });
 }
 

@@ -110,10 +110,10 @@ describe('remoting door', () => {
       await c.closed;
       const after = await call(s.admin, 'listBrokers', { cluster: 'rc', pageSize: 0, pageToken: '' });
       assert.deepEqual(after.brokers.map((b) => b.brokerId), [0], 'the leader (new connection) stays; the follower (closed connection) left');
-      const removed = new Promise<void>((resolve) => s.server.registry.brokers.once('left', () => resolve()));
+      const removed = new Promise<void>((resolve) => s.server.core.brokers.once('left', () => resolve()));
       c2.close();
       await removed;
-      assert.equal(s.server.registry.brokers.size, 0);
+      assert.equal(s.server.core.brokers.size, 0);
 
       // Taken over through gRPC (same identity and address, a newer registration): the remoting
       // connection closing later is a late goodbye of an older session and removes nothing.

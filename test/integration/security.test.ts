@@ -193,7 +193,7 @@ describe('TLS and mutual TLS', () => {
     try {
       const c = new BrokerRegistryClient(s.address, grpc.credentials.createSsl(pki.read(pki.caCert), pki.read(pki.expiredClientKey), pki.read(pki.expiredClientCert)));
       await rejectsWith(unary((cb) => c.registerBroker(report('exp', 0, ['x']), new grpc.Metadata(), { deadline: Date.now() + 3000 }, cb)), grpc.status.UNAVAILABLE);
-      assert.equal(s.server.registry.brokers.size, 0);
+      assert.equal(s.server.core.brokers.size, 0);
       c.close();
     } finally {
       await s.stop();

@@ -151,7 +151,7 @@ describe('WatchRoutes', () => {
     const p = new WatchProbe(s.routes);
     p.send({ allTopics: true });
     await p.synced();
-    const existing = s.server.registry.routes.size;
+    const existing = s.server.core.routes.size;
     assert.ok(new Set(p.events.map((e) => e.topic)).size >= existing);
     await call(s.brokers, 'registerBroker', report('all-b', 0, ['brand-new-topic']));
     await p.until((x) => x.latest('brand-new-topic')?.type === UPDATED);

@@ -21,7 +21,7 @@ const gc = vm.runInNewContext('gc') as () => void;
 
 /** Everything that must return to its baseline once a round's participants are gone. */
 function census(s: Started) {
-  const r = s.server.registry;
+  const r = s.server.core;
   return {
     brokers: r.brokers.size,
     topics: r.routes.size,
@@ -44,7 +44,7 @@ function census(s: Started) {
 
 /** Resolve once the server has no open stream and no broker left. */
 async function drained(s: Started): Promise<void> {
-  const r = s.server.registry;
+  const r = s.server.core;
   while (s.server.streams.size > 0) await once(s.server.streams, 'closed');
   while (r.brokers.size > 0) await once(r.brokers, 'left');
 }

@@ -41,7 +41,7 @@ import type {
 } from '../../generated/nameserver/v1/broker_registry';
 import { ClientRole, GroupConfig, Permission, type TopicConfig } from '../../generated/nameserver/v1/common';
 import { DEFAULT_CONFIG, type Config } from '../../src/server/config';
-import { Registry, type RegistryOptions } from '../../src/server/metadata/registry';
+import { MetadataCore, type MetadataCoreOptions } from '../../src/server/metadata/core';
 import { brokerKey } from '../../src/server/metadata/types';
 import { brokerRegistryService } from '../../src/server/network/broker-registry/service';
 import { BrokerSession, SessionDirectory } from '../../src/server/network/broker-registry/session';
@@ -53,7 +53,7 @@ import { topic } from '../fixtures/reports';
 const GRACE = 2_000;
 const DEFAULT_LEASE = 30_000;
 const CONFIG: Config = { ...DEFAULT_CONFIG, streamGraceMs: GRACE, leaseTtlMs: DEFAULT_LEASE, minLeaseTtlMs: 1_000, maxLeaseTtlMs: 300_000 };
-const REGISTRY_OPTS: RegistryOptions = {
+const REGISTRY_OPTS: MetadataCoreOptions = {
   leaseTtlMs: CONFIG.leaseTtlMs,
   minLeaseTtlMs: CONFIG.minLeaseTtlMs,
   maxLeaseTtlMs: CONFIG.maxLeaseTtlMs,
@@ -534,11 +534,11 @@ interface SStream {
 
 class World {
   readonly timers = new FakeTimers(0);
-  readonly registry = new Registry({ ...REGISTRY_OPTS, timers: this.timers });
+  readonly core = new MetadataCore({ ...REGISTRY_OPTS, timers: this.timers });
   readonly sessions = new SessionDirectory();
   readonly deps = {
     config: CONFIG,
-    registry: this.registry,
+    core: this.core,
     sessions: this.sessions,
     commandResults: new CommandDispatcher(this.sessions),
     serverId: 'model',
@@ -733,7 +733,7 @@ class World {
         assert.ok(out.ok, 'UnregisterBroker answers OK');
         expectAnswer({ kind: 'res', fields: { removed: out.res.removed } }, want, 'UnregisterBroker');
         if (out.res.removed) {
-          assert.equal(this.registry.brokers.get(p.key), undefined, 'an unregister that answered removed removed the broker');
+          assert.equal(this.core.brokers.get(p.key), undefined, 'an unregister that answered removed removed the broker');
           this.leaseUntil.delete(p.key);
           this.streamEndedAt.delete(p.key);
         }
@@ -773,7 +773,7 @@ class World {
   /** Every check of the module comment that holds after each step. */
   check(): void {
     const now = this.timers.now();
-    const brokers = this.registry.brokers.all();
+    const brokers = this.core.brokers.all();
     // 1. The invariant, from what the brokers did and were told.
     for (const b of brokers) {
       const openStream = this.streams.some((st) => PROCS[st.proc]!.key === b.key && st.accepted && !st.endedByBroker && !st.call.endedWith);
@@ -786,16 +786,16 @@ class World {
     const want = Object.fromEntries([...this.model.entries].map(([key, e]) => [key, `${PROCS[e.proc]!.epoch}@${e.counter} ${e.kind}`]));
     assert.deepEqual(got, want, 'registered brokers');
     // 3. Order independence: routes equal those of the newest report of each registered broker alone.
-    const ref = new Registry(REGISTRY_OPTS);
+    const ref = new MetadataCore(REGISTRY_OPTS);
     for (const e of this.model.entries.values()) ref.register(registerReq(PROCS[e.proc]!, e.counter), { kind: 'lease' });
-    const versions = (r: Registry) => Object.fromEntries(r.routes.sortedTopics().map((t) => [t, r.routes.get(t)!.version]));
-    assert.deepEqual(versions(this.registry), versions(ref), 'routes equal those of the newest reports');
+    const versions = (r: MetadataCore) => Object.fromEntries(r.routes.sortedTopics().map((t) => [t, r.routes.get(t)!.version]));
+    assert.deepEqual(versions(this.core), versions(ref), 'routes equal those of the newest reports');
     ref.close();
     // 4. No leaks: one timer per lease or grace and none else; the session directory as the model says.
-    assert.equal(this.registry.footprint().livenessTimers, this.model.timers, 'liveness timers armed');
+    assert.equal(this.core.footprint().livenessTimers, this.model.timers, 'liveness timers armed');
     assert.equal(this.timers.pending, this.model.timers, 'timers pending');
     assert.equal(this.sessions.size, this.model.dir.size, 'sessions in the directory');
-    assert.deepEqual(this.registry.checkConsistency(), []);
+    assert.deepEqual(this.core.checkConsistency(), []);
   }
 
   /** Every broker stops: streams end, time passes; nothing may remain. */
@@ -804,7 +804,7 @@ class World {
     this.check();
     this.apply({ t: 'tick', ms: 300_000 + GRACE });
     this.check();
-    const fp = this.registry.footprint();
+    const fp = this.core.footprint();
     assert.deepEqual(Object.entries(fp).filter(([, n]) => n !== 0), [], 'every table is empty');
     assert.equal(this.timers.pending, 0, 'no timer pending');
     assert.equal(this.sessions.size, 0, 'no session in the directory');
@@ -823,7 +823,7 @@ function run(ops: Op[], note?: (situation: string) => void): void {
   } catch (err) {
     throw new Error(`${(err as Error).message}\n  steps:\n    ${w.log.join('\n    ')}`, { cause: err });
   } finally {
-    w.registry.close();
+    w.core.close();
   }
 }
 
@@ -880,9 +880,9 @@ const reportArb: fc.Arbitrary<Report> = fc.oneof(
  */
 function deliver(reports: Report[]): { held: string; routes: Record<string, string>; wrongAnswers: string[] } {
   const timers = new FakeTimers(0);
-  const registry = new Registry({ ...REGISTRY_OPTS, timers });
+  const core = new MetadataCore({ ...REGISTRY_OPTS, timers });
   const sessions = new SessionDirectory();
-  const deps = { config: CONFIG, registry, sessions, commandResults: new CommandDispatcher(sessions), serverId: 'order' } as unknown as BrokerRegistryDeps;
+  const deps = { config: CONFIG, core, sessions, commandResults: new CommandDispatcher(sessions), serverId: 'order' } as unknown as BrokerRegistryDeps;
   const svc = brokerRegistryService(deps);
   const p = PROCS[0]!;
   const call = new FakeConnectCall();
@@ -895,7 +895,7 @@ function deliver(reports: Report[]): { held: string; routes: Record<string, stri
     assert.equal(call.endedWith, undefined, 'the stream stays open');
     return ack.body.ack;
   };
-  const held = () => registry.brokers.get(p.key)!.counter;
+  const held = () => core.brokers.get(p.key)!.counter;
   let reregister = false;
   let newest = 1;
   const wrongAnswers: string[] = [];
@@ -931,9 +931,9 @@ function deliver(reports: Report[]): { held: string; routes: Record<string, stri
     assert.ok(held() >= before, `the version held went back from ${before} to ${held()} (${JSON.stringify(r)})`);
   }
   if (reregister) onStream({ $case: 'register', register: registerReq(p, newest) });
-  const routes = Object.fromEntries(registry.routes.sortedTopics().map((t) => [t, registry.routes.get(t)!.version]));
-  registry.close();
-  return { held: `${registry.brokers.get(p.key)!.epoch}@${held()}`, routes, wrongAnswers };
+  const routes = Object.fromEntries(core.routes.sortedTopics().map((t) => [t, core.routes.get(t)!.version]));
+  core.close();
+  return { held: `${core.brokers.get(p.key)!.epoch}@${held()}`, routes, wrongAnswers };
 }
 
 describe('report order (property)', () => {
@@ -946,7 +946,7 @@ describe('report order (property)', () => {
         assert.deepEqual({ held: b.held, routes: b.routes }, { held: a.held, routes: a.routes }, 'two orders of the same reports');
         // And both equal the newest report alone.
         const newest = Math.max(1, ...first.map((r) => r.c));
-        const ref = new Registry(REGISTRY_OPTS);
+        const ref = new MetadataCore(REGISTRY_OPTS);
         ref.register(registerReq(PROCS[0]!, newest), { kind: 'lease' });
         assert.deepEqual(a.routes, Object.fromEntries(ref.routes.sortedTopics().map((t) => [t, ref.routes.get(t)!.version])), 'the routes of the newest report');
         assert.equal(a.held, `${PROCS[0]!.epoch}@${newest}`);
@@ -964,7 +964,7 @@ describe('report order (property)', () => {
 describe('liveness and order: the counterexamples, as examples', () => {
   const setup = () => {
     const timers = new FakeTimers(0);
-    return { timers, r: new Registry({ ...REGISTRY_OPTS, timers }) };
+    return { timers, r: new MetadataCore({ ...REGISTRY_OPTS, timers }) };
   };
   const p = PROCS[0]!;
   const ref = { key: p.key, cluster: 'c1', brokerName: p.brokerName, brokerId: p.brokerId };

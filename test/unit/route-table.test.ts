@@ -1,15 +1,15 @@
 /** Route contents that must not depend on which topic is asked: the zone of a replica set. No network. */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Registry, type RegistryOptions } from '../../src/server/metadata/registry';
+import { MetadataCore, type MetadataCoreOptions } from '../../src/server/metadata/core';
 import { brokerRef } from '../../src/server/metadata/types';
 import { report } from '../fixtures/reports';
 
-const OPTS: RegistryOptions = { leaseTtlMs: 30_000, minLeaseTtlMs: 1_000, maxLeaseTtlMs: 300_000, streamGraceMs: 2_000, chunkTimeoutMs: 60_000 };
+const OPTS: MetadataCoreOptions = { leaseTtlMs: 30_000, minLeaseTtlMs: 1_000, maxLeaseTtlMs: 300_000, streamGraceMs: 2_000, chunkTimeoutMs: 60_000 };
 
 describe('replica set zone', () => {
   test('without a leader, every topic of the replica set reports the zone of its lowest live broker_id', () => {
-    const r = new Registry(OPTS);
+    const r = new MetadataCore(OPTS);
     // Followers 1 and 2 of replica set rs in different zones; follower 2 alone reports topic "only-2".
     r.register(report('rs', 1, ['both'], { zone: 'zone-a' }), { kind: 'lease' });
     r.register(report('rs', 2, ['both', 'only-2'], { zone: 'zone-b' }), { kind: 'lease' });

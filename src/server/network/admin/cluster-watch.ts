@@ -13,7 +13,7 @@ import {
 import type { BrokerState } from '../../metadata/broker-manager';
 import { brokerInfo } from './views';
 import { LimitExceeded } from '../../metadata/errors';
-import type { Registry } from '../../metadata/registry';
+import type { MetadataCore } from '../../metadata/core';
 import type { BrokerKey } from '../../metadata/types';
 import { checkWatchClusterRequest } from '../validate';
 import { CoalescingWriter, type Sink } from '../route-query/coalescing-writer';
@@ -33,11 +33,11 @@ export class ClusterWatchHub {
   private readonly watchers = new Set<ClusterWatcher>();
 
   constructor(
-    readonly registry: Registry,
+    readonly core: MetadataCore,
     readonly stallTimeoutMs: number,
     readonly streams: StreamTracker,
   ) {
-    const b = registry.brokers;
+    const b = core.brokers;
     b.on('joined', (s) => this.publish(ClusterEventType.CLUSTER_EVENT_TYPE_JOINED, s, ''));
     b.on('updated', (s) => this.publish(ClusterEventType.CLUSTER_EVENT_TYPE_UPDATED, s, ''));
     b.on('left', (s, reason) => this.publish(ClusterEventType.CLUSTER_EVENT_TYPE_LEFT, s, reason));
@@ -94,7 +94,7 @@ class ClusterWatcher {
   }
 
   start(): void {
-    for (const s of this.hub.registry.brokers.all()) this.push({ type: ClusterEventType.CLUSTER_EVENT_TYPE_EXISTING, state: s, reason: '' });
+    for (const s of this.hub.core.brokers.all()) this.push({ type: ClusterEventType.CLUSTER_EVENT_TYPE_EXISTING, state: s, reason: '' });
     this.writer.progress();
     this.call.on('cancelled', () => this.close());
     this.call.on('close', () => this.close());
@@ -114,7 +114,7 @@ class ClusterWatcher {
     return Buffer.from(
       WatchClusterResponse.encode({
         type: p.type,
-        broker: brokerInfo(this.hub.registry, p.state),
+        broker: brokerInfo(this.hub.core, p.state),
         reason: p.reason,
         snapshotDone: false,
       }).finish(),

@@ -13,7 +13,7 @@ import {
 } from '../../../../generated/nameserver/v1/admin';
 import type { Config } from '../../config';
 import { listRouteVersions } from './views';
-import type { Registry } from '../../metadata/registry';
+import type { MetadataCore } from '../../metadata/core';
 import { clientCredentials } from '../../../shared/tls';
 
 /** At most this many divergent topics are listed (all are counted). */
@@ -58,7 +58,7 @@ async function peerVersions(
 }
 
 /** This replica's versions (all or the requested topics). */
-function ownVersions(r: Registry, topics: readonly string[]): Map<string, string> {
+function ownVersions(r: MetadataCore, topics: readonly string[]): Map<string, string> {
   if (topics.length > 0) {
     return new Map(listRouteVersions(r, { topics: [...topics], pageSize: 0, pageToken: '' }, '', false).versions.map((v) => [v.topic, v.version]));
   }
@@ -69,14 +69,14 @@ function ownVersions(r: Registry, topics: readonly string[]): Map<string, string
 
 /** Compare this replica with `addresses`. */
 export async function checkReplicas(
-  self: { registry: Registry; serverId: string; warmingUp: boolean; config: Readonly<Config> },
+  self: { core: MetadataCore; serverId: string; warmingUp: boolean; config: Readonly<Config> },
   addresses: readonly string[],
   topics: readonly string[],
   deadline: number,
 ): Promise<CheckReplicasResponse> {
   const replicas: ReplicaStatus[] = [];
   const views: { address: string; versions: Map<string, string> }[] = [];
-  const own = ownVersions(self.registry, topics);
+  const own = ownVersions(self.core, topics);
   replicas.push({ address: 'self', reachable: true, error: '', serverId: self.serverId, topicCount: own.size, warmingUp: self.warmingUp });
   views.push({ address: 'self', versions: own });
   const answers = await Promise.allSettled([...new Set(addresses)].map((a) => peerVersions(a, topics, self.config, deadline)));

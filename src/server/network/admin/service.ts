@@ -47,7 +47,7 @@ import {
 } from '../validate';
 import { serverStream, unary } from '../grpc/adapter';
 import type { Config } from '../../config';
-import type { Registry } from '../../metadata/registry';
+import type { MetadataCore } from '../../metadata/core';
 import type { WarmUp } from '../../warmup';
 import type { StreamTracker } from '../grpc/adapter';
 import type { Guard } from '../grpc/auth';
@@ -68,7 +68,7 @@ function explicitTopic(t: TopicConfig): TopicConfig {
 /** What Admin needs: the metadata core, the command path to brokers, the cluster watch, the guard. */
 export interface AdminDeps {
   readonly config: Readonly<Config>;
-  readonly registry: Registry;
+  readonly core: MetadataCore;
   readonly warmup: WarmUp;
   readonly streams: StreamTracker;
   readonly clusterWatch: ClusterWatchHub;
@@ -81,7 +81,7 @@ export interface AdminDeps {
 
 /** Build the Admin implementation. */
 export function adminService(deps: AdminDeps): AdminServer {
-  const { registry: r, warmup, serverId, config } = deps;
+  const { core: r, warmup, serverId, config } = deps;
   const limits = { maxQueueNums: config.maxQueueNums };
   /** When to stop waiting for brokers: a little before the caller's deadline, at most commandTimeoutMs. */
   const deadline = (call: ServerUnaryCall<unknown, unknown>) => {
@@ -199,7 +199,7 @@ export function adminService(deps: AdminDeps): AdminServer {
       if (req.nameservers.length > 0) deps.guard.adminWrite(call);
       // Host names expand to every address (a headless Service lists every replica).
       const peers = await resolveAddresses(req.nameservers.length > 0 ? req.nameservers : config.peers);
-      return checkReplicas({ registry: r, serverId, warmingUp: warmup.active, config }, peers, req.topics, deadline(call));
+      return checkReplicas({ core: r, serverId, warmingUp: warmup.active, config }, peers, req.topics, deadline(call));
     }),
   };
 }

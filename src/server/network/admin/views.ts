@@ -22,10 +22,10 @@ import { ConsumeMode, GroupConfig, TopicConfig } from '../../../../generated/nam
 import type { BrokerState } from '../../metadata/broker-manager';
 import { GroupNotFound, TopicNotFound } from '../../metadata/errors';
 import { page, pageSize } from './paging';
-import type { Registry } from '../../metadata/registry';
+import type { MetadataCore } from '../../metadata/core';
 
 /** A broker as the console sees it. */
-export function brokerInfo(r: Registry, s: BrokerState): BrokerInfo {
+export function brokerInfo(r: MetadataCore, s: BrokerState): BrokerInfo {
   const live = r.brokers.liveness(s.key);
   return {
     cluster: s.cluster,
@@ -50,7 +50,7 @@ function brokerSortKey(s: BrokerState): string {
   return `${s.cluster}/${s.brokerName}/${String(s.brokerId).padStart(10, '0')}`;
 }
 
-function sortedBrokers(r: Registry, cluster = ''): BrokerState[] {
+function sortedBrokers(r: MetadataCore, cluster = ''): BrokerState[] {
   return r.brokers
     .all()
     .filter((s) => !cluster || s.cluster === cluster)
@@ -58,7 +58,7 @@ function sortedBrokers(r: Registry, cluster = ''): BrokerState[] {
 }
 
 /** Clusters, replica sets and their replicas, sorted. */
-export function clusters(r: Registry): ClusterInfo[] {
+export function clusters(r: MetadataCore): ClusterInfo[] {
   const out: ClusterInfo[] = [];
   for (const s of sortedBrokers(r)) {
     let c = out[out.length - 1];
@@ -71,7 +71,7 @@ export function clusters(r: Registry): ClusterInfo[] {
 }
 
 /** A page of brokers. */
-export function listBrokers(r: Registry, req: ListBrokersRequest): ListBrokersResponse {
+export function listBrokers(r: MetadataCore, req: ListBrokersRequest): ListBrokersResponse {
   const all = sortedBrokers(r, req.cluster);
   const byKey = new Map(all.map((s) => [brokerSortKey(s), s]));
   const p = page([...byKey.keys()], pageSize(req.pageSize), req.pageToken);
@@ -79,13 +79,13 @@ export function listBrokers(r: Registry, req: ListBrokersRequest): ListBrokersRe
 }
 
 /** Whether any broker of `cluster` reports the name in `holders`. */
-function onCluster(r: Registry, holders: ReadonlyMap<string, unknown> | undefined, cluster: string): boolean {
+function onCluster(r: MetadataCore, holders: ReadonlyMap<string, unknown> | undefined, cluster: string): boolean {
   if (!cluster) return true;
   for (const key of holders?.keys() ?? []) if (r.brokers.get(key)?.cluster === cluster) return true;
   return false;
 }
 
-function topicSummary(r: Registry, name: string): TopicSummary {
+function topicSummary(r: MetadataCore, name: string): TopicSummary {
   const route = r.routes.get(name)?.route;
   const brokers = route?.brokers ?? [];
   return {
@@ -103,7 +103,7 @@ function topicSummary(r: Registry, name: string): TopicSummary {
  * cluster reports the name), with the total number of matches.
  */
 function filteredPage(
-  r: Registry,
+  r: MetadataCore,
   sorted: readonly string[],
   holders: (name: string) => ReadonlyMap<string, unknown> | undefined,
   req: { namePrefix: string; cluster: string; pageSize: number; pageToken: string },
@@ -115,13 +115,13 @@ function filteredPage(
 }
 
 /** A page of topics (those with a route). */
-export function listTopics(r: Registry, req: ListTopicsRequest): ListTopicsResponse {
+export function listTopics(r: MetadataCore, req: ListTopicsRequest): ListTopicsResponse {
   const p = filteredPage(r, r.routes.sortedTopics(), (t) => r.topics.holders(t), req);
   return { topics: p.keys.map((t) => topicSummary(r, t)), nextPageToken: p.nextPageToken, total: p.total };
 }
 
 /** One topic: its route and every reporting broker's config and queue offsets. */
-export function getTopic(r: Registry, topic: string): GetTopicResponse {
+export function getTopic(r: MetadataCore, topic: string): GetTopicResponse {
   const entry = r.routes.get(topic);
   const holders = r.topics.holders(topic);
   if (!entry || !holders) throw new TopicNotFound(topic);
@@ -139,7 +139,7 @@ export function getTopic(r: Registry, topic: string): GetTopicResponse {
   return { route: entry.route, brokers };
 }
 
-function groupSummary(r: Registry, name: string): GroupSummary {
+function groupSummary(r: MetadataCore, name: string): GroupSummary {
   const holders = r.groups.holders(name);
   const brokerNames = new Set<string>();
   const topics = new Set<string>();
@@ -161,13 +161,13 @@ function groupSummary(r: Registry, name: string): GroupSummary {
 }
 
 /** A page of groups. */
-export function listGroups(r: Registry, req: ListGroupsRequest): ListGroupsResponse {
+export function listGroups(r: MetadataCore, req: ListGroupsRequest): ListGroupsResponse {
   const p = filteredPage(r, r.groups.sortedNames(), (g) => r.groups.holders(g), req);
   return { groups: p.keys.map((g) => groupSummary(r, g)), nextPageToken: p.nextPageToken, total: p.total };
 }
 
 /** One group in detail. */
-export function getGroup(r: Registry, group: string): GetGroupResponse {
+export function getGroup(r: MetadataCore, group: string): GetGroupResponse {
   const holders = r.groups.holders(group);
   if (!holders) throw new GroupNotFound(group);
   const brokers = [...holders]
@@ -185,7 +185,7 @@ export function getGroup(r: Registry, group: string): GetGroupResponse {
 
 /** This replica's route versions (all, paginated, or the requested topics). */
 export function listRouteVersions(
-  r: Registry,
+  r: MetadataCore,
   req: ListRouteVersionsRequest,
   serverId: string,
   warmingUp: boolean,

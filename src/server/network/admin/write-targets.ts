@@ -4,7 +4,7 @@
  * change goes to every live replica of the replica set. Named targets that this replica does not
  * know are kept (as leader refs) so the answer reports them instead of silently skipping them.
  */
-import type { Registry } from '../../metadata/registry';
+import type { MetadataCore } from '../../metadata/core';
 import { brokerRef, replicaSetKey, type BrokerRef } from '../../metadata/types';
 import { BrokerNotFound, GroupNotFound, TopicNotFound } from '../../metadata/errors';
 
@@ -14,7 +14,7 @@ export interface TargetSpec {
   brokerNames: readonly string[];
 }
 
-function leadersOfCluster(r: Registry, cluster: string): BrokerRef[] {
+function leadersOfCluster(r: MetadataCore, cluster: string): BrokerRef[] {
   const sets = new Map<string, BrokerRef>();
   for (const s of r.brokers.all()) {
     if (s.cluster === cluster) sets.set(replicaSetKey(s.cluster, s.brokerName), brokerRef(s.cluster, s.brokerName, 0));
@@ -22,7 +22,7 @@ function leadersOfCluster(r: Registry, cluster: string): BrokerRef[] {
   return [...sets.values()];
 }
 
-function leadersNamed(r: Registry, names: readonly string[], cluster: string): BrokerRef[] {
+function leadersNamed(r: MetadataCore, names: readonly string[], cluster: string): BrokerRef[] {
   const out = new Map<string, BrokerRef>();
   const all = r.brokers.all();
   for (const name of new Set(names)) {
@@ -38,7 +38,7 @@ function sortRefs(refs: BrokerRef[]): BrokerRef[] {
 }
 
 /** Targets of a create: every replica set of the cluster, or the named ones. */
-export function createTargets(r: Registry, spec: TargetSpec): BrokerRef[] {
+export function createTargets(r: MetadataCore, spec: TargetSpec): BrokerRef[] {
   if (spec.brokerNames.length > 0) return sortRefs(leadersNamed(r, spec.brokerNames, spec.cluster));
   const refs = leadersOfCluster(r, spec.cluster);
   if (refs.length === 0) throw new BrokerNotFound(`of cluster "${spec.cluster}" (no replica set of it is registered)`);
@@ -49,7 +49,7 @@ export function createTargets(r: Registry, spec: TargetSpec): BrokerRef[] {
  * Targets of an update or delete: the replica sets where the topic (or group) exists, narrowed by
  * cluster; named replica sets are taken as given.
  */
-export function existingTargets(r: Registry, kind: 'topic' | 'group', name: string, spec: TargetSpec): BrokerRef[] {
+export function existingTargets(r: MetadataCore, kind: 'topic' | 'group', name: string, spec: TargetSpec): BrokerRef[] {
   if (spec.brokerNames.length > 0) return sortRefs(leadersNamed(r, spec.brokerNames, spec.cluster));
   const holders = kind === 'topic' ? r.topics.holders(name) : r.groups.holders(name);
   const sets = new Map<string, BrokerRef>();
@@ -64,7 +64,7 @@ export function existingTargets(r: Registry, kind: 'topic' | 'group', name: stri
 }
 
 /** Targets of a permission change: every live replica of the replica set. */
-export function replicaSetTargets(r: Registry, cluster: string, brokerName: string): BrokerRef[] {
+export function replicaSetTargets(r: MetadataCore, cluster: string, brokerName: string): BrokerRef[] {
   const replicas = r.brokers.replicaSet(cluster, brokerName);
   if (replicas.length === 0) throw new BrokerNotFound(`replica set ${cluster}/${brokerName}`);
   return replicas.map((s) => brokerRef(s.cluster, s.brokerName, s.brokerId));

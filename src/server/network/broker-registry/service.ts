@@ -20,12 +20,12 @@ export interface BrokerRegistryDeps extends SessionDeps {
 
 /** Build the BrokerRegistry implementation. */
 export function brokerRegistryService(deps: BrokerRegistryDeps): BrokerRegistryServer {
-  const { registry, config, serverId } = deps;
+  const { core, config, serverId } = deps;
   const limits = { maxQueueNums: config.maxQueueNums };
   return {
     registerBroker: unary('RegisterBroker', (req, call) => {
       checkRegisterBrokerRequest(req, { limits });
-      const out = registry.register(req, { kind: 'lease', source: chunkSource(call) });
+      const out = core.register(req, { kind: 'lease', source: chunkSource(call) });
       return {
         complete: out.complete,
         unchanged: out.unchanged,
@@ -38,30 +38,30 @@ export function brokerRegistryService(deps: BrokerRegistryDeps): BrokerRegistryS
     heartbeat: unary('Heartbeat', (req) => {
       checkHeartbeatRequest(req);
       const ref = brokerRef(req.cluster, req.brokerName, req.brokerId);
-      const reason = registry.heartbeat(ref, req.dataVersion!.epoch, req.dataVersion!.counter);
+      const reason = core.heartbeat(ref, req.dataVersion!.epoch, req.dataVersion!.counter);
       // Renewed just now, so the lease left is the whole TTL; 0 when nothing was renewed (stream session).
-      const lease = reason === undefined ? registry.brokers.liveness(ref.key) : undefined;
+      const lease = reason === undefined ? core.brokers.liveness(ref.key) : undefined;
       const leaseTtlMs = lease && lease.leaseExpiresAtMs ? lease.leaseExpiresAtMs - lease.lastSeenAtMs : 0;
       return { reregisterRequired: reason !== undefined, reason: reason ?? '', leaseTtlMs, serverId };
     }),
     unregisterBroker: unary('UnregisterBroker', (req) => {
       checkUnregisterBrokerRequest(req);
-      const reason = registry.unregister(brokerRef(req.cluster, req.brokerName, req.brokerId), req.epoch);
+      const reason = core.unregister(brokerRef(req.cluster, req.brokerName, req.brokerId), req.epoch);
       return { removed: reason === undefined, reason: reason ?? '' };
     }),
     reportDelta: unary('ReportDelta', (req) => {
       checkReportDeltaRequest(req, { limits });
-      const out = registry.delta(brokerRef(req.cluster, req.brokerName, req.brokerId), req);
+      const out = core.delta(brokerRef(req.cluster, req.brokerName, req.brokerId), req);
       return { reregisterRequired: out.reregister !== undefined, reason: out.reregister ?? '', stale: out.stale };
     }),
     reportPositions: unary('ReportPositions', (req) => {
       checkReportPositionsRequest(req);
-      const n = registry.reportPositions(brokerRef(req.cluster, req.brokerName, req.brokerId), req);
+      const n = core.reportPositions(brokerRef(req.cluster, req.brokerName, req.brokerId), req);
       return { acceptedQueuePositions: n.queues, acceptedConsumerPositions: n.consumers };
     }),
     reportInstances: unary('ReportInstances', (req) => {
       checkReportInstancesRequest(req);
-      return { accepted: registry.reportInstances(brokerRef(req.cluster, req.brokerName, req.brokerId), req) };
+      return { accepted: core.reportInstances(brokerRef(req.cluster, req.brokerName, req.brokerId), req) };
     }),
     connect: bidi('Connect', deps.streams, (call) => {
       new BrokerSession(call, deps).start();

@@ -19,7 +19,7 @@ import {
 } from '../validate';
 import type { Config } from '../../config';
 import type { CommandResult } from '../../../../generated/nameserver/v1/broker_registry';
-import type { Registry } from '../../metadata/registry';
+import type { MetadataCore } from '../../metadata/core';
 import { peerHost } from '../../../shared/address';
 import type { ChunkSource } from '../../metadata/chunk-assembler';
 import { checkDecoded, endWithStatus } from '../grpc/adapter';
@@ -33,7 +33,7 @@ export interface CommandResultSink {
 /** What a Connect session needs. */
 export interface SessionDeps {
   readonly config: Readonly<Config>;
-  readonly registry: Registry;
+  readonly core: MetadataCore;
   readonly sessions: SessionDirectory;
   readonly commandResults: CommandResultSink;
   /** Random id of this process, told to the broker in `accepted`. */
@@ -135,7 +135,7 @@ export class BrokerSession {
   }
 
   private handle(m: ConnectRequest): void {
-    const { registry, config } = this.deps;
+    const { core, config } = this.deps;
     checkDecoded(m);
     const body = m.body;
     if (!body) throw new InvalidArgument('body', 'is required (one of register, delta, heartbeat, positions, instances, command_result)');
@@ -146,7 +146,7 @@ export class BrokerSession {
       if (this.ref && this.ref.key !== ref.key) {
         throw new FailedPrecondition(`this Connect session serves broker ${this.ref.key}; open another stream for ${ref.key}`);
       }
-      const out = registry.register(req, { kind: 'stream', session: this.session, source: chunkSource(this.call) });
+      const out = core.register(req, { kind: 'stream', session: this.session, source: chunkSource(this.call) });
       if (out.stale) {
         // Older than what this replica holds (a late retry racing this stream): ignored, and said so.
         this.ack(m.seq, '', true, true, false, true);
@@ -171,28 +171,28 @@ export class BrokerSession {
       case 'delta': {
         const req = this.inherit(body.delta);
         checkReportDeltaRequest(req, { limits: { maxQueueNums: config.maxQueueNums } });
-        const out = registry.delta(this.ref, req, this.session);
+        const out = core.delta(this.ref, req, this.session);
         this.ack(m.seq, out.reregister ?? '', out.reregister === undefined, out.stale, out.reregister !== undefined, out.stale);
         return;
       }
       case 'heartbeat': {
         const req = this.inherit(body.heartbeat);
         checkHeartbeatRequest(req);
-        const reason = registry.heartbeat(this.ref, req.dataVersion!.epoch, req.dataVersion!.counter, this.session);
+        const reason = core.heartbeat(this.ref, req.dataVersion!.epoch, req.dataVersion!.counter, this.session);
         this.ack(m.seq, reason ?? '', reason === undefined, false, reason !== undefined);
         return;
       }
       case 'positions': {
         const req = this.inherit(body.positions);
         checkReportPositionsRequest(req);
-        registry.reportPositions(this.ref, req, this.session);
+        core.reportPositions(this.ref, req, this.session);
         this.ack(m.seq, '', true, false);
         return;
       }
       case 'instances': {
         const req = this.inherit(body.instances);
         checkReportInstancesRequest(req);
-        registry.reportInstances(this.ref, req, this.session);
+        core.reportInstances(this.ref, req, this.session);
         this.ack(m.seq, '', true, false);
         return;
       }
@@ -225,7 +225,7 @@ export class BrokerSession {
     this.closed = true;
     if (this.ref && this.session !== undefined) {
       this.deps.sessions.release(this.ref.key, this);
-      this.deps.registry.streamClosed(this.ref, this.session);
+      this.deps.core.streamClosed(this.ref, this.session);
     }
   }
 }

@@ -10,7 +10,7 @@ import net from 'node:net';
 import type { BrokerResult } from '../../../../generated/nameserver/v1/admin';
 import type { Command } from '../../../../generated/nameserver/v1/broker_registry';
 import { CommandOutcome, ConsumeMode, type GroupConfig } from '../../../../generated/nameserver/v1/common';
-import type { Registry } from '../../metadata/registry';
+import type { MetadataCore } from '../../metadata/core';
 import type { BrokerRef } from '../../metadata/types';
 import type { RemotingBrokers } from './brokers';
 import { RequestCode, ResponseCode } from './codes';
@@ -111,7 +111,7 @@ export class RemotingBrokerClient {
   private readonly connections = new Map<string, BrokerConnection>();
 
   constructor(
-    private readonly registry: Registry,
+    private readonly core: MetadataCore,
     private readonly brokers: RemotingBrokers,
     private readonly opts: { maxFrameBytes: number; idleMs?: number },
   ) {}
@@ -124,7 +124,7 @@ export class RemotingBrokerClient {
   /** Apply one Admin action on a RocketMQ broker; resolves with its per-broker result. */
   async apply(target: BrokerRef, action: Action, deadlineMs: number): Promise<BrokerResult> {
     const base = { cluster: target.cluster, brokerName: target.brokerName, brokerId: target.brokerId };
-    const address = this.registry.brokers.get(target.key)?.addresses[0];
+    const address = this.core.brokers.get(target.key)?.addresses[0];
     if (!address) return { ...base, outcome: CommandOutcome.COMMAND_OUTCOME_NO_SESSION, message: `broker ${target.key} is not registered` };
     const req = this.request(action);
     let res: RemotingCommand;

@@ -23,7 +23,7 @@ import { Permission, type TopicConfig } from '../../../../generated/nameserver/v
 import type { RegisterBrokerRequest } from '../../../../generated/nameserver/v1/broker_registry';
 import { log } from '../../log';
 import { FailedPrecondition, InvalidArgument } from '../../metadata/errors';
-import type { Registry } from '../../metadata/registry';
+import type { MetadataCore } from '../../metadata/core';
 import { brokerKey, brokerRef, type BrokerKey, type BrokerRef } from '../../metadata/types';
 import { checkRegisterBrokerRequest, checkTopicConfig } from '../validate';
 import { versionName } from './codes';
@@ -83,11 +83,11 @@ export class RemotingBrokers {
   private readonly byConnection = new Map<number, Set<BrokerKey>>();
 
   constructor(
-    private readonly registry: Registry,
+    private readonly core: MetadataCore,
     private readonly opts: RemotingBrokersOptions,
   ) {
     // A broker that left the registry any way (expiry, Admin, another front door) is forgotten here.
-    registry.brokers.on('left', (state) => {
+    core.brokers.on('left', (state) => {
       const h = this.held.get(state.key);
       if (h && h.epoch === state.epoch) this.forget(state.key);
     });
@@ -101,7 +101,7 @@ export class RemotingBrokers {
   /** Whether the registry's current registration of `key` was made over remoting. */
   isRemoting(key: BrokerKey): boolean {
     const h = this.held.get(key);
-    return h !== undefined && this.registry.brokers.get(key)?.epoch === h.epoch;
+    return h !== undefined && this.core.brokers.get(key)?.epoch === h.epoch;
   }
 
   /** HA address a remoting broker registered with ('' if none or not a remoting broker). */
@@ -117,7 +117,7 @@ export class RemotingBrokers {
   /** Apply a REGISTER_BROKER. Throws DomainErrors (answered as SYSTEM_ERROR with the message). */
   register(conn: ConnectionRef, input: RegisterInput): RegisterResult {
     const ref = brokerRef(input.cluster, input.brokerName, input.brokerId);
-    const state = this.registry.brokers.get(ref.key);
+    const state = this.core.brokers.get(ref.key);
     const prior = this.held.get(ref.key);
     if (!state && input.body.topics.length === 1) {
       throw new FailedPrecondition(`register broker failed: ${ref.key} must register its full topic table before a single-topic registration`);
@@ -160,7 +160,7 @@ export class RemotingBrokers {
       leaseTtlMs: input.heartbeatTimeoutMs ?? this.opts.expiryMs,
     };
     checkRegisterBrokerRequest(req, { limits: { maxQueueNums: this.opts.maxQueueNums } });
-    const out = this.registry.register(req, { kind: 'lease' });
+    const out = this.core.register(req, { kind: 'lease' });
     if (prior && prior.connection !== conn.id) this.byConnection.get(prior.connection)?.delete(ref.key);
     this.held.set(ref.key, {
       ref,
@@ -181,7 +181,7 @@ export class RemotingBrokers {
   heartbeat(cluster: string, brokerName: string, brokerId: number | undefined, brokerAddr: string): boolean {
     const s = this.find(cluster, brokerName, brokerId, brokerAddr);
     if (!s) return false;
-    return this.registry.heartbeat(brokerRef(s.cluster, s.brokerName, s.brokerId), s.epoch, s.counter) === undefined;
+    return this.core.heartbeat(brokerRef(s.cluster, s.brokerName, s.brokerId), s.epoch, s.counter) === undefined;
   }
 
   /**
@@ -192,7 +192,7 @@ export class RemotingBrokers {
     const s = this.find(cluster, brokerName, brokerId, brokerAddr);
     const h = s ? this.held.get(s.key) : undefined;
     const current = h && h.epoch === s!.epoch ? h.dataVersion : undefined;
-    if (s) this.registry.heartbeat(brokerRef(s.cluster, s.brokerName, s.brokerId), s.epoch, s.counter);
+    if (s) this.core.heartbeat(brokerRef(s.cluster, s.brokerName, s.brokerId), s.epoch, s.counter);
     return { changed: !sameDataVersion(current, dv), held: current };
   }
 
@@ -200,7 +200,7 @@ export class RemotingBrokers {
   unregister(cluster: string, brokerName: string, brokerId: number, brokerAddr: string): boolean {
     const s = this.find(cluster, brokerName, brokerId, brokerAddr);
     if (!s) return false;
-    return this.registry.unregister(brokerRef(s.cluster, s.brokerName, s.brokerId), s.epoch) === undefined;
+    return this.core.unregister(brokerRef(s.cluster, s.brokerName, s.brokerId), s.epoch) === undefined;
   }
 
   /** A connection closed: every broker registered on it goes at once (unless a newer connection holds it). */
@@ -211,7 +211,7 @@ export class RemotingBrokers {
     for (const key of keys) {
       const h = this.held.get(key);
       if (!h || h.connection !== conn.id) continue;
-      if (this.registry.unregister(h.ref, h.epoch) === undefined) {
+      if (this.core.unregister(h.ref, h.epoch) === undefined) {
         log.info({ broker: key, peer: conn.peer }, 'remoting: broker connection closed; broker removed');
       }
       if (this.held.get(key) === h) this.forget(key);
@@ -225,8 +225,8 @@ export class RemotingBrokers {
    */
   forgetTopic(topic: string, filter: { cluster?: string; brokerName?: string } = {}): number {
     let n = 0;
-    for (const key of [...(this.registry.topics.holders(topic)?.keys() ?? [])]) {
-      const s = this.registry.brokers.get(key);
+    for (const key of [...(this.core.topics.holders(topic)?.keys() ?? [])]) {
+      const s = this.core.brokers.get(key);
       if (!s || !this.isRemoting(key)) continue;
       if (filter.cluster && s.cluster !== filter.cluster) continue;
       if (filter.brokerName && s.brokerName !== filter.brokerName) continue;
@@ -243,7 +243,7 @@ export class RemotingBrokers {
     checkTopicConfig(config, 'topic', { maxQueueNums: this.opts.maxQueueNums });
     let n = 0;
     for (const name of new Set(brokerNames)) {
-      const first = this.registry.brokers.all()
+      const first = this.core.brokers.all()
         .filter((s) => s.brokerName === name && this.isRemoting(s.key))
         .sort((a, b) => a.brokerId - b.brokerId)[0];
       if (first && this.delta(first.key, [config], [])) n++;
@@ -254,8 +254,8 @@ export class RemotingBrokers {
   /** Topics the registry holds for a broker. */
   private topicsOf(key: BrokerKey): TopicConfig[] {
     const out: TopicConfig[] = [];
-    for (const name of this.registry.topics.namesOf(key)) {
-      const c = this.registry.topics.configOf(key, name);
+    for (const name of this.core.topics.namesOf(key)) {
+      const c = this.core.topics.configOf(key, name);
       if (c) out.push(c);
     }
     return out;
@@ -263,9 +263,9 @@ export class RemotingBrokers {
 
   /** Apply a topic change the broker did not report itself, on top of the version held. */
   private delta(key: BrokerKey, upsert: TopicConfig[], remove: string[]): boolean {
-    const s = this.registry.brokers.get(key);
+    const s = this.core.brokers.get(key);
     if (!s) return false;
-    const reason = this.registry.delta(brokerRef(s.cluster, s.brokerName, s.brokerId), {
+    const reason = this.core.delta(brokerRef(s.cluster, s.brokerName, s.brokerId), {
       cluster: s.cluster,
       brokerName: s.brokerName,
       brokerId: s.brokerId,
@@ -282,7 +282,7 @@ export class RemotingBrokers {
   /** The leader's addresses for a follower's answer (RocketMQ: masterAddr and the master's HA address). */
   private leaderOf(ref: BrokerRef): { haServerAddr: string; masterAddr: string } {
     if (ref.brokerId === 0) return { haServerAddr: '', masterAddr: '' };
-    const leader = this.registry.brokers.get(brokerKey(ref.cluster, ref.brokerName, 0));
+    const leader = this.core.brokers.get(brokerKey(ref.cluster, ref.brokerName, 0));
     if (!leader) return { haServerAddr: '', masterAddr: '' };
     return { haServerAddr: this.haServerAddr(leader.key), masterAddr: leader.addresses[0] ?? '' };
   }
@@ -290,8 +290,8 @@ export class RemotingBrokers {
   /** The registered broker with this identity (or, without an id, this address in the replica set). */
   private find(cluster: string, brokerName: string, brokerId: number | undefined, brokerAddr: string) {
     const candidates = brokerId === undefined
-      ? this.registry.brokers.replicaSet(cluster, brokerName)
-      : [this.registry.brokers.get(brokerKey(cluster, brokerName, brokerId))];
+      ? this.core.brokers.replicaSet(cluster, brokerName)
+      : [this.core.brokers.get(brokerKey(cluster, brokerName, brokerId))];
     return candidates.find((s) => s !== undefined && s.addresses[0] === brokerAddr);
   }
 

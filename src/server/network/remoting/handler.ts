@@ -7,7 +7,7 @@
 import type { Config } from '../../config';
 import { log } from '../../log';
 import { DomainError, InvalidArgument, type ErrorKind } from '../../metadata/errors';
-import type { Registry } from '../../metadata/registry';
+import type { MetadataCore } from '../../metadata/core';
 import type { WarmUp } from '../../warmup';
 import type { CommandDispatcher } from '../admin/commands';
 import type { RemotingBrokers, ConnectionRef } from './brokers';
@@ -35,7 +35,7 @@ export interface RemotingRequest {
 /** What handlers are given: the metadata core and the front door's own state. */
 export interface FrontDoor {
   readonly config: Readonly<Config>;
-  readonly registry: Registry;
+  readonly core: MetadataCore;
   readonly warmup: WarmUp;
   readonly brokers: RemotingBrokers;
   readonly kv: KvStore;

@@ -5,7 +5,7 @@
  * them; `writeJson` turns them into bytes.
  */
 import type { BrokerRoute } from '../../../../generated/nameserver/v1/route_query';
-import type { Registry } from '../../metadata/registry';
+import type { MetadataCore } from '../../metadata/core';
 import type { BrokerState } from '../../metadata/broker-manager';
 import { brokerKey } from '../../metadata/types';
 import { NumberKeyMap } from './json';
@@ -14,7 +14,7 @@ import type { RemotingBrokers } from './brokers';
 
 /** The registry and the remoting directory (for HA and acting-master details). */
 export interface ViewSource {
-  registry: Registry;
+  core: MetadataCore;
   brokers: RemotingBrokers;
 }
 
@@ -32,10 +32,10 @@ function brokerData(src: ViewSource, cluster: string, brokerName: string, zone: 
 
 /** Config of the replica set's lowest-id replica that reports the topic (what the route shows). */
 function configOf(src: ViewSource, topic: string, b: BrokerRoute) {
-  const holders = src.registry.topics.holders(topic);
+  const holders = src.core.topics.holders(topic);
   let best: { id: number; key: string } | undefined;
   for (const key of holders?.keys() ?? []) {
-    const s = src.registry.brokers.get(key);
+    const s = src.core.brokers.get(key);
     if (s && s.cluster === b.cluster && s.brokerName === b.brokerName && (!best || s.brokerId < best.id)) best = { id: s.brokerId, key };
   }
   return best ? holders!.get(best.key) : undefined;
@@ -47,7 +47,7 @@ function configOf(src: ViewSource, topic: string, b: BrokerRoute) {
  * leader is kept (its followers serve reads), as RocketMQ's zone filter does.
  */
 export function topicRouteData(src: ViewSource, topic: string, zone?: string) {
-  const route = src.registry.routes.get(topic)?.route;
+  const route = src.core.routes.get(topic)?.route;
   if (!route) return undefined;
   const brokers = route.brokers.filter((b) => {
     if (!zone) return true;
@@ -56,7 +56,7 @@ export function topicRouteData(src: ViewSource, topic: string, zone?: string) {
   });
   return {
     brokerDatas: brokers.map((b) =>
-      brokerData(src, b.cluster, b.brokerName, b.zone, src.registry.brokers.replicaSet(b.cluster, b.brokerName)),
+      brokerData(src, b.cluster, b.brokerName, b.zone, src.core.brokers.replicaSet(b.cluster, b.brokerName)),
     ),
     filterServerTable: {},
     queueDatas: brokers.map((b) => {
@@ -77,12 +77,12 @@ export function clusterInfo(src: ViewSource) {
   const brokerAddrTable: Record<string, unknown> = {};
   const clusterAddrTable: Record<string, string[]> = {};
   const seen = new Set<string>();
-  const all = src.registry.brokers.all().sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const all = src.core.brokers.all().sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   for (const s of all) {
     const set = `${s.cluster}/${s.brokerName}`;
     if (seen.has(set)) continue;
     seen.add(set);
-    const replicas = src.registry.brokers.replicaSet(s.cluster, s.brokerName);
+    const replicas = src.core.brokers.replicaSet(s.cluster, s.brokerName);
     const zone = (replicas.find((r) => r.brokerId === 0) ?? replicas[0]!).zone;
     brokerAddrTable[s.brokerName] = brokerData(src, s.cluster, s.brokerName, zone, replicas);
     (clusterAddrTable[s.cluster] ??= []).push(s.brokerName);
@@ -92,15 +92,15 @@ export function clusterInfo(src: ViewSource) {
 
 /** TopicList of every topic with a route. */
 export function allTopics(src: ViewSource) {
-  return { topicList: [...src.registry.routes.sortedTopics()] };
+  return { topicList: [...src.core.routes.sortedTopics()] };
 }
 
 /** TopicList of the topics some broker of `cluster` reports. */
 export function topicsOfCluster(src: ViewSource, cluster: string) {
   const names = new Set<string>();
-  for (const s of src.registry.brokers.all()) {
+  for (const s of src.core.brokers.all()) {
     if (s.cluster !== cluster) continue;
-    for (const t of src.registry.topics.namesOf(s.key)) names.add(t);
+    for (const t of src.core.topics.namesOf(s.key)) names.add(t);
   }
   return { topicList: [...names].sort() };
 }
@@ -112,7 +112,7 @@ export function topicsOfCluster(src: ViewSource, cluster: string) {
 export function systemTopics(src: ViewSource) {
   const names = new Set<string>();
   let brokerAddr: string | undefined;
-  for (const s of src.registry.brokers.all()) {
+  for (const s of src.core.brokers.all()) {
     names.add(s.cluster);
     names.add(s.brokerName);
     brokerAddr ??= s.addresses[0];
@@ -123,8 +123,8 @@ export function systemTopics(src: ViewSource) {
 /** Topics whose sys flag (on the first reporting broker) passes `keep`: the unit topic lists. */
 export function topicsBySysFlag(src: ViewSource, keep: (flag: number) => boolean) {
   const out: string[] = [];
-  for (const t of src.registry.routes.sortedTopics()) {
-    const first = src.registry.topics.holders(t)?.values().next().value;
+  for (const t of src.core.routes.sortedTopics()) {
+    const first = src.core.topics.holders(t)?.values().next().value;
     if (keep(sysFlagOf(first))) out.push(t);
   }
   return { topicList: out };
@@ -139,7 +139,7 @@ export const UNIT = {
 
 /** GetBrokerMemberGroupResponseBody: the live replicas of a replica set. */
 export function memberGroup(src: ViewSource, cluster: string, brokerName: string) {
-  const replicas = src.registry.brokers.replicaSet(cluster, brokerName);
+  const replicas = src.core.brokers.replicaSet(cluster, brokerName);
   return {
     brokerMemberGroup: {
       brokerAddrs: new NumberKeyMap(replicas.map((r) => [r.brokerId, r.addresses[0] ?? ''] as const)),

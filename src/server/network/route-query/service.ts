@@ -6,7 +6,7 @@ import { bidi, unary } from '../grpc/adapter';
 import { encoded } from '../grpc/encoded';
 import { GET_ROUTE_INCOMPLETE_SUFFIX } from '../../metadata/route-table';
 import type { Config } from '../../config';
-import type { Registry } from '../../metadata/registry';
+import type { MetadataCore } from '../../metadata/core';
 import type { WarmUp } from '../../warmup';
 import type { StreamTracker } from '../grpc/adapter';
 import { routeTooLargeMessage, type RouteWatchHub } from './watch';
@@ -14,7 +14,7 @@ import { routeTooLargeMessage, type RouteWatchHub } from './watch';
 /** What RouteQuery needs: the routes, the warm-up, the watch hub and the open-stream tracker. */
 export interface RouteQueryDeps {
   readonly config: Readonly<Config>;
-  readonly registry: Registry;
+  readonly core: MetadataCore;
   readonly warmup: WarmUp;
   readonly streams: StreamTracker;
   readonly routeWatch: RouteWatchHub;
@@ -22,15 +22,15 @@ export interface RouteQueryDeps {
 
 /** Build the RouteQuery implementation. */
 export function routeQueryService(deps: RouteQueryDeps): RouteQueryServer {
-  const { registry, warmup } = deps;
+  const { core, warmup } = deps;
   const maxBytes = deps.config.maxMessageBytes;
   /** During warm-up, a topic this replica has never seen may just not be reported yet. */
   const notFound = (topic: string) =>
-    warmup.active && !registry.routes.wasSeen(topic) ? new WarmingUp(`topic "${topic}"`) : new TopicNotFound(topic);
+    warmup.active && !core.routes.wasSeen(topic) ? new WarmingUp(`topic "${topic}"`) : new TopicNotFound(topic);
   return {
     getRoute: unary('GetRoute', (req) => {
       checkGetRouteRequest(req);
-      const entry = registry.routes.get(req.topic);
+      const entry = core.routes.get(req.topic);
       if (!entry) throw notFound(req.topic);
       // Named here; grpc-js would refuse to send it with a generic "Sent message larger than max".
       if (entry.getRouteBytes.length > maxBytes) throw new LimitExceeded(routeTooLargeMessage(req.topic, entry.getRouteBytes.length, maxBytes));
@@ -44,7 +44,7 @@ export function routeQueryService(deps: RouteQueryDeps): RouteQueryServer {
       const parts: Buffer[] = [];
       const notFound: string[] = [];
       for (const t of new Set(req.topics)) {
-        const e = registry.routes.get(t);
+        const e = core.routes.get(t);
         if (e) parts.push(e.getRouteBytes);
         else notFound.push(t);
       }

@@ -18,7 +18,7 @@ import { field, jsonBody, optionalField, success, type FrontDoor, type Handler }
 function setWritePermission(permission: Permission, countField: string): Handler {
   return async ({ cmd }, door) => {
     const brokerName = field(cmd, 'brokerName');
-    const { registry: r } = door;
+    const { core: r } = door;
     const clusters = [...new Set(r.brokers.all().filter((s) => s.brokerName === brokerName).map((s) => s.cluster))].sort();
     const topics = new Set<string>();
     for (const c of clusters) for (const s of r.brokers.replicaSet(c, brokerName)) for (const t of r.topics.namesOf(s.key)) topics.add(t);

@@ -15,7 +15,7 @@ export const routeInfoByTopic: Handler = ({ cmd }, door) => {
   const zone = optionalField(cmd, ZONE_MODE) === 'true' ? optionalField(cmd, ZONE_NAME)?.trim() || undefined : undefined;
   const data = topicRouteData(door, topic, zone);
   if (!data) {
-    if (door.warmup.active && !door.registry.routes.wasSeen(topic)) {
+    if (door.warmup.active && !door.core.routes.wasSeen(topic)) {
       return { code: ResponseCode.SYSTEM_ERROR, remark: 'name server not ready: warming up (this replica started recently); ask another replica or retry' };
     }
     return { code: ResponseCode.TOPIC_NOT_EXIST, remark: `No topic route info in name server for the topic: ${topic}` };

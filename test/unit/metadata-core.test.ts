@@ -8,11 +8,11 @@ import { createHash } from 'node:crypto';
 import { Permission } from '../../generated/nameserver/v1/common';
 import { GetRouteResponse, Route, RouteEventType, WatchRoutesResponse } from '../../generated/nameserver/v1/route_query';
 import { BrokerConflict } from '../../src/server/metadata/errors';
-import { Registry, type RegistryOptions } from '../../src/server/metadata/registry';
+import { MetadataCore, type MetadataCoreOptions } from '../../src/server/metadata/core';
 import { brokerRef } from '../../src/server/metadata/types';
 import { report, topic } from '../fixtures/reports';
 
-const OPTS: RegistryOptions = {
+const OPTS: MetadataCoreOptions = {
   leaseTtlMs: 30_000,
   minLeaseTtlMs: 1_000,
   maxLeaseTtlMs: 300_000,
@@ -21,7 +21,7 @@ const OPTS: RegistryOptions = {
 };
 
 /** Route events recorded from a registry. */
-function recordEvents(r: Registry): { changed: string[]; removed: string[] } {
+function recordEvents(r: MetadataCore): { changed: string[]; removed: string[] } {
   const ev = { changed: [] as string[], removed: [] as string[] };
   r.routes.on('changed', (t) => ev.changed.push(t));
   r.routes.on('removed', (t) => ev.removed.push(t));
@@ -33,7 +33,7 @@ afterEach(() => mock.timers.reset());
 
 describe('registration', () => {
   test('a report creates routes with queues, permission and replica addresses', () => {
-    const r = new Registry(OPTS);
+    const r = new MetadataCore(OPTS);
     r.register(report('b1', 0, ['orders', topic('audit', { readQueueNums: 4, writeQueueNums: 2, permission: Permission.PERMISSION_READ })]), { kind: 'lease' });
     r.register(report('b1', 1, ['orders']), { kind: 'lease' });
     r.register(report('b2', 0, ['orders']), { kind: 'lease' });
@@ -55,7 +55,7 @@ describe('registration', () => {
   });
 
   test('re-sending the held data version re-processes nothing and emits nothing', () => {
-    const r = new Registry(OPTS);
+    const r = new MetadataCore(OPTS);
     const rep = report('b1', 0, ['t1', 't2']);
     r.register(rep, { kind: 'lease' });
     const ev = recordEvents(r);
@@ -65,7 +65,7 @@ describe('registration', () => {
   });
 
   test('a new counter with the same content changes no route version', () => {
-    const r = new Registry(OPTS);
+    const r = new MetadataCore(OPTS);
     r.register(report('b1', 0, ['t1']), { kind: 'lease' });
     const v = r.routes.get('t1')!.version;
     const ev = recordEvents(r);
@@ -76,7 +76,7 @@ describe('registration', () => {
   });
 
   test('a full re-register replaces the topic set: only touched topics change', () => {
-    const r = new Registry(OPTS);
+    const r = new MetadataCore(OPTS);
     r.register(report('b1', 0, ['a', 'b', 'c']), { kind: 'lease' });
     const ev = recordEvents(r);
     r.register(report('b1', 0, ['a', topic('b', { writeQueueNums: 16 }), 'd'], { dataVersion: { epoch: 'boot-b1-0', counter: 2 } }), { kind: 'lease' });
@@ -85,8 +85,8 @@ describe('registration', () => {
   });
 
   test('versions are content-derived: two registries fed the same reports in another order agree', () => {
-    const r1 = new Registry(OPTS);
-    const r2 = new Registry(OPTS);
+    const r1 = new MetadataCore(OPTS);
+    const r2 = new MetadataCore(OPTS);
     const reps = [report('b1', 0, ['x', 'y']), report('b2', 0, ['x']), report('b1', 1, ['x'])];
     for (const rep of reps) r1.register(rep, { kind: 'lease' });
     for (const rep of [...reps].reverse()) r2.register(rep, { kind: 'stream' });
@@ -96,7 +96,7 @@ describe('registration', () => {
   });
 
   test('the served encodings decode to the route, with the version that hashes its canonical form', () => {
-    const r = new Registry(OPTS);
+    const r = new MetadataCore(OPTS);
     r.register(report('b1', 0, ['t']), { kind: 'lease' });
     r.register(report('b1', 1, ['t']), { kind: 'lease' });
     const e = r.routes.get('t')!;
@@ -114,7 +114,7 @@ describe('registration', () => {
   });
 
   test('the GetRoute bytes are encoded once per change, not per read', () => {
-    const r = new Registry(OPTS);
+    const r = new MetadataCore(OPTS);
     r.register(report('b1', 0, ['t']), { kind: 'lease' });
     const first = r.routes.get('t')!;
     assert.equal(r.routes.get('t')!.getRouteBytes, first.getRouteBytes);
@@ -125,7 +125,7 @@ describe('registration', () => {
 
 describe('deltas', () => {
   test('a delta on the held counter adds and removes topics, touching only them', () => {
-    const r = new Registry(OPTS);
+    const r = new MetadataCore(OPTS);
     r.register(report('b1', 0, ['a', 'b']), { kind: 'lease' });
     const ev = recordEvents(r);
     const reason = r.delta(brokerRef('c1', 'b1', 0), {
@@ -139,7 +139,7 @@ describe('deltas', () => {
   });
 
   test('a delta on an unknown base counter asks for a re-register and changes nothing', () => {
-    const r = new Registry(OPTS);
+    const r = new MetadataCore(OPTS);
     r.register(report('b1', 0, ['a']), { kind: 'lease' });
     const ev = recordEvents(r);
     const reason = r.delta(brokerRef('c1', 'b1', 0), {
@@ -152,7 +152,7 @@ describe('deltas', () => {
   });
 
   test('a delta for an unregistered broker asks for a re-register', () => {
-    const r = new Registry(OPTS);
+    const r = new MetadataCore(OPTS);
     const reason = r.delta(brokerRef('c1', 'b9', 0), {
       cluster: 'c1', brokerName: 'b9', brokerId: 0, baseCounter: 0,
       dataVersion: { epoch: 'e', counter: 1 }, upsertTopics: [], deleteTopics: [], upsertGroups: [], deleteGroups: [],
@@ -163,7 +163,7 @@ describe('deltas', () => {
 
 describe('heartbeats and leases', () => {
   test('a heartbeat at the held version renews the lease; an unknown one asks to re-register', () => {
-    const r = new Registry(OPTS);
+    const r = new MetadataCore(OPTS);
     r.register(report('b1', 0, ['t']), { kind: 'lease' });
     const ref = brokerRef('c1', 'b1', 0);
     mock.timers.tick(20_000);
@@ -176,7 +176,7 @@ describe('heartbeats and leases', () => {
   });
 
   test('a lease that is not renewed expires and removes the routes', () => {
-    const r = new Registry(OPTS);
+    const r = new MetadataCore(OPTS);
     r.register(report('b1', 0, ['t'], { leaseTtlMs: 5_000 }), { kind: 'lease' });
     const ev = recordEvents(r);
     mock.timers.tick(4_999);
@@ -188,13 +188,13 @@ describe('heartbeats and leases', () => {
   });
 
   test('the lease asked for is clamped to the configured bounds', () => {
-    const r = new Registry(OPTS);
+    const r = new MetadataCore(OPTS);
     assert.equal(r.register(report('b1', 0, ['t'], { leaseTtlMs: 10 }), { kind: 'lease' }).leaseTtlMs, 1_000);
     assert.equal(r.register(report('b2', 0, ['t'], { leaseTtlMs: 10_000_000 }), { kind: 'lease' }).leaseTtlMs, 300_000);
   });
 
   test('expiry costs O(expired): renewing brokers arm no extra timers', () => {
-    const r = new Registry(OPTS);
+    const r = new MetadataCore(OPTS);
     for (let i = 0; i < 50; i++) r.register(report(`b${i}`, 0, ['t'], { leaseTtlMs: 10_000 }), { kind: 'lease' });
     const before = r.brokers.size;
     for (let round = 0; round < 5; round++) {
@@ -209,7 +209,7 @@ describe('heartbeats and leases', () => {
 
 describe('stream sessions', () => {
   test('a closed stream removes the broker after the grace period', () => {
-    const r = new Registry(OPTS);
+    const r = new MetadataCore(OPTS);
     const out = r.register(report('b1', 0, ['t']), { kind: 'stream' });
     r.streamClosed(brokerRef('c1', 'b1', 0), out.session!);
     mock.timers.tick(1_999);
@@ -219,7 +219,7 @@ describe('stream sessions', () => {
   });
 
   test('a reconnect within the grace period keeps the broker, and the old session cannot remove it', () => {
-    const r = new Registry(OPTS);
+    const r = new MetadataCore(OPTS);
     const first = r.register(report('b1', 0, ['t']), { kind: 'stream' });
     const ref = brokerRef('c1', 'b1', 0);
     r.streamClosed(ref, first.session!);
@@ -236,7 +236,7 @@ describe('stream sessions', () => {
   });
 
   test('a restarted broker (new epoch, same addresses) takes over a live session', () => {
-    const r = new Registry(OPTS);
+    const r = new MetadataCore(OPTS);
     const first = r.register(report('b1', 0, ['t']), { kind: 'stream' });
     const second = r.register(report('b1', 0, ['u'], { dataVersion: { epoch: 'boot-2', counter: 1 } }), { kind: 'stream' });
     assert.notEqual(second.session, first.session);
@@ -245,7 +245,7 @@ describe('stream sessions', () => {
   });
 
   test('two live sessions from different addresses claiming one broker id conflict', () => {
-    const r = new Registry(OPTS);
+    const r = new MetadataCore(OPTS);
     r.register(report('b1', 0, ['t']), { kind: 'stream' });
     assert.throws(
       () => r.register(report('b1', 0, ['t'], { addresses: ['10.9.9.9:10911'], dataVersion: { epoch: 'other', counter: 1 } }), { kind: 'stream' }),
@@ -255,7 +255,7 @@ describe('stream sessions', () => {
   });
 
   test('after the old session is gone, another address may take the identity', () => {
-    const r = new Registry(OPTS);
+    const r = new MetadataCore(OPTS);
     const first = r.register(report('b1', 0, ['t']), { kind: 'stream' });
     r.streamClosed(brokerRef('c1', 'b1', 0), first.session!); // in grace: not alive any more
     r.register(report('b1', 0, ['t'], { addresses: ['10.9.9.9:10911'], dataVersion: { epoch: 'other', counter: 1 } }), { kind: 'stream' });
@@ -265,7 +265,7 @@ describe('stream sessions', () => {
 
 describe('unregister and fencing', () => {
   test('unregister removes the broker at once', () => {
-    const r = new Registry(OPTS);
+    const r = new MetadataCore(OPTS);
     r.register(report('b1', 0, ['t']), { kind: 'lease' });
     assert.equal(r.unregister(brokerRef('c1', 'b1', 0), 'boot-b1-0'), undefined);
     assert.equal(r.routes.get('t'), undefined);
@@ -273,7 +273,7 @@ describe('unregister and fencing', () => {
   });
 
   test('a late unregister of an older epoch never removes a fresher registration', () => {
-    const r = new Registry(OPTS);
+    const r = new MetadataCore(OPTS);
     r.register(report('b1', 0, ['t']), { kind: 'lease' });
     r.register(report('b1', 0, ['t'], { dataVersion: { epoch: 'boot-new', counter: 1 } }), { kind: 'lease' });
     assert.match(r.unregister(brokerRef('c1', 'b1', 0), 'boot-b1-0')!, /stale/);
@@ -281,7 +281,7 @@ describe('unregister and fencing', () => {
   });
 
   test('a stale lease timer does not expire a re-registered broker', () => {
-    const r = new Registry(OPTS);
+    const r = new MetadataCore(OPTS);
     r.register(report('b1', 0, ['t'], { leaseTtlMs: 5_000 }), { kind: 'lease' });
     mock.timers.tick(4_000);
     r.register(report('b1', 0, ['t'], { leaseTtlMs: 5_000, dataVersion: { epoch: 'boot-new', counter: 1 } }), { kind: 'lease' });
@@ -292,7 +292,7 @@ describe('unregister and fencing', () => {
   });
 
   test('removing a follower updates the replica list of every route of its replica set', () => {
-    const r = new Registry(OPTS);
+    const r = new MetadataCore(OPTS);
     r.register(report('b1', 0, ['a', 'b']), { kind: 'lease' });
     r.register(report('b1', 1, []), { kind: 'lease' });
     assert.equal(r.routes.get('a')!.route.brokers[0]!.replicas.length, 2);
@@ -303,7 +303,7 @@ describe('unregister and fencing', () => {
   });
 
   test('a departed broker takes its positions and instances with it', () => {
-    const r = new Registry(OPTS);
+    const r = new MetadataCore(OPTS);
     r.register(report('b1', 0, ['t']), { kind: 'lease' });
     const ref = brokerRef('c1', 'b1', 0);
     r.reportPositions(ref, {
@@ -323,7 +323,7 @@ describe('unregister and fencing', () => {
   });
 
   test('reports from an unregistered broker are refused', () => {
-    const r = new Registry(OPTS);
+    const r = new MetadataCore(OPTS);
     assert.throws(() =>
       r.reportPositions(brokerRef('c1', 'b1', 0), { cluster: 'c1', brokerName: 'b1', brokerId: 0, full: true, queuePositions: [], consumerPositions: [] }),
     /register first/);
@@ -332,7 +332,7 @@ describe('unregister and fencing', () => {
 
 describe('broker permission', () => {
   test('a drained broker caps its topics at READ; restoring brings WRITE back', () => {
-    const r = new Registry(OPTS);
+    const r = new MetadataCore(OPTS);
     r.register(report('b1', 0, ['t']), { kind: 'lease' });
     r.setBrokerPermission(brokerRef('c1', 'b1', 0), Permission.PERMISSION_READ);
     assert.equal(r.routes.get('t')!.route.brokers[0]!.permission, Permission.PERMISSION_READ);
@@ -343,7 +343,7 @@ describe('broker permission', () => {
 
 describe('chunked registration', () => {
   test('a 100,000-topic report in chunks applies atomically on the last chunk', () => {
-    const r = new Registry(OPTS);
+    const r = new MetadataCore(OPTS);
     const names = Array.from({ length: 100_000 }, (_, i) => `topic-${i}`);
     const chunks = 10;
     for (let c = 0; c < chunks; c++) {
@@ -358,7 +358,7 @@ describe('chunked registration', () => {
   });
 
   test('a newer data version discards a half-received older report', () => {
-    const r = new Registry(OPTS);
+    const r = new MetadataCore(OPTS);
     r.register(report('b1', 0, ['old-1'], { chunkIndex: 0, chunkCount: 2 }), { kind: 'lease' });
     const v2 = { epoch: 'boot-b1-0', counter: 2 };
     r.register(report('b1', 0, ['new-1'], { chunkIndex: 0, chunkCount: 2, dataVersion: v2 }), { kind: 'lease' });
@@ -367,7 +367,7 @@ describe('chunked registration', () => {
   });
 
   test('the same topic in two chunks is an invalid report', () => {
-    const r = new Registry(OPTS);
+    const r = new MetadataCore(OPTS);
     r.register(report('b1', 0, ['x'], { chunkIndex: 0, chunkCount: 2 }), { kind: 'lease' });
     assert.throws(() => r.register(report('b1', 0, ['x'], { chunkIndex: 1, chunkCount: 2 }), { kind: 'lease' }), /two chunks/);
     assert.equal(r.routes.size, 0);

@@ -28,7 +28,7 @@ import { TopicManager } from './topic-manager';
 import { brokerRef, type BrokerKey, type BrokerRef, type Clock } from './types';
 
 /** Settings the registry needs (a subset of Config). */
-export interface RegistryOptions {
+export interface MetadataCoreOptions {
   /** Clock and timers (the real ones by default; tests inject a fake). */
   timers?: Timers;
   leaseTtlMs: number;
@@ -80,7 +80,7 @@ export interface DeltaOutcome {
 const LOCAL_SOURCE: ChunkSource = { connection: 'local', host: 'local' };
 
 /** See the module comment. */
-export class Registry {
+export class MetadataCore {
   readonly brokers: BrokerManager;
   readonly topics = new TopicManager();
   readonly groups = new GroupManager();
@@ -90,7 +90,7 @@ export class Registry {
   private readonly chunks: ChunkAssembler;
   private readonly clock: Clock;
 
-  constructor(private readonly opts: RegistryOptions) {
+  constructor(private readonly opts: MetadataCoreOptions) {
     const timers = opts.timers ?? systemTimers;
     this.clock = () => timers.now();
     this.brokers = new BrokerManager({

@@ -20,11 +20,11 @@ function removed(s: Started, topic: string): Promise<void> {
   return new Promise((resolve) => {
     const on = (t: string) => {
       if (t === topic) {
-        s.server.registry.routes.off('removed', on);
+        s.server.core.routes.off('removed', on);
         resolve();
       }
     };
-    s.server.registry.routes.on('removed', on);
+    s.server.core.routes.on('removed', on);
   });
 }
 
@@ -34,7 +34,7 @@ async function next(stream: ClientDuplexStream<ConnectRequest, ConnectResponse>)
   return m;
 }
 
-describe('registry over gRPC', () => {
+describe('the metadata core over gRPC', () => {
   let s: Started;
   before(async () => {
     s = await startServer({ streamGraceMs: 100 });
@@ -71,7 +71,7 @@ describe('registry over gRPC', () => {
     assert.equal(both.routes[0]!.version, route!.version);
 
     // The stream's end removes rb's part of the route after the grace period.
-    const changed = new Promise<void>((resolve) => s.server.registry.routes.once('changed', () => resolve()));
+    const changed = new Promise<void>((resolve) => s.server.core.routes.once('changed', () => resolve()));
     stream.end();
     await changed;
     const after = await call(s.routes, 'getRoute', { topic: 'orders' });
@@ -170,7 +170,7 @@ describe('registry over gRPC', () => {
   });
 
   test('bad input gets INVALID_ARGUMENT naming the field, and changes nothing', async () => {
-    const before = s.server.registry.routes.size;
+    const before = s.server.core.routes.size;
     const bad = await rejectsWith(call(s.brokers, 'registerBroker', report('bad', 0, [topic('bad name!')])), status.INVALID_ARGUMENT);
     assert.match(bad.details, /topics\[0\]\.name/);
     const q = await rejectsWith(call(s.brokers, 'registerBroker', report('bad', 0, [topic('t', { readQueueNums: 0 })])), status.INVALID_ARGUMENT);
@@ -179,7 +179,7 @@ describe('registry over gRPC', () => {
     assert.match(a.details, /addresses\[0\]/);
     const g = await rejectsWith(call(s.routes, 'getRoute', { topic: 'x'.repeat(128) }), status.INVALID_ARGUMENT);
     assert.match(g.details, /topic/);
-    assert.equal(s.server.registry.routes.size, before);
+    assert.equal(s.server.core.routes.size, before);
   });
 
   test('a conflicting second broker with the same id gets ALREADY_EXISTS', async () => {
@@ -211,7 +211,7 @@ describe('registry over gRPC', () => {
     const nack = await next(stream);
     assert.equal(nack.body?.$case === 'ack' && nack.body.ack.ok, false);
     assert.match(nack.body?.$case === 'ack' ? nack.body.ack.error : '', /invalid argument: upsert_topics\[0\]\.name/);
-    const appeared = new Promise<void>((resolve) => s.server.registry.routes.once('changed', (t) => t === 's2' && resolve()));
+    const appeared = new Promise<void>((resolve) => s.server.core.routes.once('changed', (t) => t === 's2' && resolve()));
     stream.write({ seq: 3, body: { $case: 'delta', delta: { cluster: '', brokerName: '', brokerId: 0, baseCounter: 1, dataVersion: { epoch: r.dataVersion!.epoch, counter: 2 }, upsertTopics: [topic('s2')], deleteTopics: ['s1'], upsertGroups: [], deleteGroups: [] } } });
     const ok = await next(stream);
     assert.deepEqual(ok.body, { $case: 'ack', ack: { seq: 3, ok: true, error: '', reregisterRequired: false, stale: false } });
