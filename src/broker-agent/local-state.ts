@@ -16,7 +16,7 @@ export const DEFAULT_QUEUE_NUMS = 8;
 export const DEFAULT_CHUNK_SIZE = 5_000;
 
 /** The broker identity and descriptive fields repeated in every registration chunk. */
-export interface BrokerHeader {
+export interface ChunkHeader {
   cluster: string;
   brokerName: string;
   brokerId: number;
@@ -91,7 +91,7 @@ export class LocalState {
   private built: { counter: number; chunks: RegisterBrokerRequest[] } | undefined;
 
   constructor(
-    readonly header: Readonly<BrokerHeader>,
+    readonly header: Readonly<ChunkHeader>,
     init: { topics?: readonly TopicConfig[]; groups?: readonly GroupConfig[]; permission?: Permission } = {},
     private readonly chunkSize = DEFAULT_CHUNK_SIZE,
     epoch: string = randomUUID(),

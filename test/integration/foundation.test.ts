@@ -20,8 +20,6 @@ import { AdminService } from '../../generated/nameserver/v1/admin';
 import { BrokerRegistryService, ConnectRequest, type ConnectResponse } from '../../generated/nameserver/v1/broker_registry';
 import { RouteQueryService } from '../../generated/nameserver/v1/route_query';
 import { DEFAULT_CONFIG, type Config } from '../../src/server/config';
-import { NotImplementedYet } from '../../src/server/metadata/errors';
-import { toStatus } from '../../src/server/network/grpc/status';
 import { call, connect, exited, rejectsWith, spawnServer, startServer } from '../helpers/server';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -232,14 +230,6 @@ test('an RPC the contract does not have answers UNIMPLEMENTED', async (t) => {
     raw.makeUnaryRequest('/nameserver.v1.Admin/NoSuchRpc', (b: Buffer) => b, (b: Buffer) => b, Buffer.alloc(0), (e) => resolve(e)),
   );
   assert.equal(err?.code, grpc.status.UNIMPLEMENTED);
-});
-
-test('the error table answers an RPC left for a later issue with UNIMPLEMENTED naming the RPC and the issue', () => {
-  // Every RPC of issue #2's contract is implemented by now; this keeps the convention that a stub
-  // for later work says so (DomainError → one table → status), ready for the next contract change.
-  const st = toStatus(new NotImplementedYet('CheckReplicas', 8), 'CheckReplicas');
-  assert.equal(st.code, grpc.status.UNIMPLEMENTED);
-  assert.equal(st.details, 'unimplemented: CheckReplicas is not implemented yet (tracked in issue #8)');
 });
 
 // ---------------------------------------------------------------------------------------------------

@@ -119,14 +119,6 @@ export class LimitExceeded extends DomainError {
   readonly kind = 'resource-exhausted';
 }
 
-/** An RPC whose behaviour belongs to a later piece of work. */
-export class NotImplementedYet extends DomainError {
-  readonly kind = 'unimplemented';
-  constructor(rpc: string, issue: number) {
-    super(`${rpc} is not implemented yet (tracked in issue #${issue})`);
-  }
-}
-
 /** A later chunk of a chunked report that was dropped (timed out, over a budget, evicted). */
 export class ChunkedReportDropped extends DomainError {
   readonly kind = 'aborted';

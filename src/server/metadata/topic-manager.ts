@@ -4,7 +4,7 @@ import { PerBrokerIndex } from './per-broker-index';
 import { sameStringMap } from './equality';
 
 /** Whether two reports of a topic are the same configuration. */
-export function sameTopicConfig(a: TopicConfig, b: TopicConfig): boolean {
+export function identicalTopicConfig(a: TopicConfig, b: TopicConfig): boolean {
   return (
     a.name === b.name &&
     a.readQueueNums === b.readQueueNums &&
@@ -16,7 +16,7 @@ export function sameTopicConfig(a: TopicConfig, b: TopicConfig): boolean {
 }
 
 /**
- * A string equal for exactly the configs sameTopicConfig calls equal: the JSON of the fields and of the
+ * A string equal for exactly the configs identicalTopicConfig calls equal: the JSON of the fields and of the
  * attributes sorted by key. JSON quotes and escapes every string, so no key or value can imitate a
  * separator (attribute values may hold any character, control characters included), and two different
  * configs never share a key.
@@ -29,6 +29,6 @@ export function topicConfigKey(t: TopicConfig): string {
 /** Topics per broker and brokers per topic (see PerBrokerIndex); equal configs are shared. */
 export class TopicManager extends PerBrokerIndex<TopicConfig> {
   constructor() {
-    super(sameTopicConfig, topicConfigKey);
+    super(identicalTopicConfig, topicConfigKey);
   }
 }
