@@ -5,7 +5,7 @@
  */
 import * as prom from 'prom-client';
 import type { MetadataCore } from './metadata/core';
-import type { WarmUp } from './warmup';
+import type { WarmUp } from './metadata/warm-up';
 
 /** What the gauges read. */
 export interface MetricSources {

@@ -28,7 +28,7 @@ import { Guard, INTERNAL_METADATA } from './network/grpc/auth';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { toStatus } from './network/grpc/status';
-import { WarmUp } from './warmup';
+import { WarmUp } from './metadata/warm-up';
 import { Metrics } from './metrics';
 import { PeerRateLimiter } from './network/grpc/rate-limit';
 import { serverInterceptors } from './network/grpc/interceptors';
@@ -89,7 +89,7 @@ export class NameServer {
     });
     // Closures read fields assigned below; they only run once the server is serving.
     this.core = new MetadataCore({ ...config, onReport: (kind, n) => this.metrics.reportTopics.observe({ kind }, n) });
-    this.warmup = new WarmUp(config.warmupMs);
+    this.warmup = new WarmUp(config.warmupMs, this.core.routes);
     this.metrics = new Metrics({
       core: this.core,
       warmup: this.warmup,
@@ -111,8 +111,6 @@ export class NameServer {
       // Metrics and error logging, the per-peer rate limit, authentication: once, for every service.
       interceptors: serverInterceptors({ metrics: this.metrics, limiter, guard }),
     });
-    if (!this.warmup.active) this.core.routes.stopTrackingSeen();
-    this.warmup.once('done', () => this.core.routes.stopTrackingSeen());
     this.routeWatch = new RouteWatchHub(this.core.routes, this.warmup, {
       progressIntervalMs: config.watchProgressIntervalMs,
       stallTimeoutMs: config.watchStallTimeoutMs,

@@ -104,8 +104,6 @@ export function incompleteUpdateEventBytes(entry: RouteEntry): Buffer {
 export class RouteTable extends EventEmitter<RouteTableEvents> {
   private readonly routes = new Map<TopicName, RouteEntry>();
   private sorted: TopicName[] | undefined;
-  /** Topics that had a route since start, kept only during warm-up (see wasSeen). */
-  private seen: Set<TopicName> | undefined = new Set();
 
   constructor(
     private readonly topics: TopicManager,
@@ -117,20 +115,6 @@ export class RouteTable extends EventEmitter<RouteTableEvents> {
   /** The route of a topic, if any live broker reports it. O(1), no encoding. */
   get(topic: TopicName): RouteEntry | undefined {
     return this.routes.get(topic);
-  }
-
-  /**
-   * Whether this replica has had a route for the topic since it started. During warm-up, a topic it has
-   * never seen may simply not have been reported yet: no NOT_FOUND and no removal for it. After
-   * `stopTrackingSeen()` (warm-up over) every topic counts as seen.
-   */
-  wasSeen(topic: TopicName): boolean {
-    return this.seen === undefined || this.seen.has(topic);
-  }
-
-  /** Warm-up is over: forget the seen set. */
-  stopTrackingSeen(): void {
-    this.seen = undefined;
   }
 
   /** Number of topics with a route. */
@@ -180,7 +164,6 @@ export class RouteTable extends EventEmitter<RouteTableEvents> {
         Buffer.from(new BinaryWriter().uint32(FIRST_FIELD_TAG).bytes(event).finish()),
       );
       if (!old) this.sorted = undefined;
-      this.seen?.add(topic);
       this.routes.set(topic, entry);
       this.emit('changed', topic, entry);
     }

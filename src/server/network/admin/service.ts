@@ -48,7 +48,7 @@ import {
 import { serverStream, unary } from '../grpc/adapter';
 import type { Config } from '../../config';
 import type { MetadataCore } from '../../metadata/core';
-import type { WarmUp } from '../../warmup';
+import type { WarmUp } from '../../metadata/warm-up';
 import type { StreamTracker } from '../grpc/adapter';
 import type { Guard } from '../grpc/auth';
 import type { ClusterWatchHub } from './cluster-watch';

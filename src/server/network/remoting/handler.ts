@@ -8,7 +8,7 @@ import type { Config } from '../../config';
 import { log } from '../../log';
 import { DomainError, InvalidArgument, type ErrorKind } from '../../metadata/errors';
 import type { MetadataCore } from '../../metadata/core';
-import type { WarmUp } from '../../warmup';
+import type { WarmUp } from '../../metadata/warm-up';
 import type { CommandDispatcher } from '../admin/commands';
 import type { RemotingBrokers, ConnectionRef } from './brokers';
 import { ResponseCode } from './codes';

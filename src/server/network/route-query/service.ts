@@ -1,13 +1,13 @@
 /** RouteQuery: the client-facing service. GetRoute answers from pre-encoded bytes (see encoded.ts). */
 import { GetRoutesResponse, type GetRouteResponse, type RouteQueryServer } from '../../../../generated/nameserver/v1/route_query';
-import { LimitExceeded, TopicNotFound, WarmingUp } from '../../metadata/errors';
+import { LimitExceeded } from '../../metadata/errors';
 import { checkGetRouteRequest, checkGetRoutesRequest } from '../validate';
 import { bidi, unary } from '../grpc/adapter';
 import { encoded } from '../grpc/encoded';
 import { GET_ROUTE_INCOMPLETE_SUFFIX } from '../../metadata/route-table';
 import type { Config } from '../../config';
 import type { MetadataCore } from '../../metadata/core';
-import type { WarmUp } from '../../warmup';
+import type { WarmUp } from '../../metadata/warm-up';
 import type { StreamTracker } from '../grpc/adapter';
 import { routeTooLargeMessage, type RouteWatchHub } from './watch';
 
@@ -24,9 +24,7 @@ export interface RouteQueryDeps {
 export function routeQueryService(deps: RouteQueryDeps): RouteQueryServer {
   const { core, warmup } = deps;
   const maxBytes = deps.config.maxMessageBytes;
-  /** During warm-up, a topic this replica has never seen may just not be reported yet. */
-  const notFound = (topic: string) =>
-    warmup.active && !core.routes.wasSeen(topic) ? new WarmingUp(`topic "${topic}"`) : new TopicNotFound(topic);
+  const notFound = (topic: string) => warmup.missingRoute(topic);
   return {
     getRoute: unary('GetRoute', (req) => {
       checkGetRouteRequest(req);
@@ -35,7 +33,7 @@ export function routeQueryService(deps: RouteQueryDeps): RouteQueryServer {
       // Named here; grpc-js would refuse to send it with a generic "Sent message larger than max".
       if (entry.getRouteBytes.length > maxBytes) throw new LimitExceeded(routeTooLargeMessage(req.topic, entry.getRouteBytes.length, maxBytes));
       // While warming up the route may lack replica sets: say so (the pre-encoded bytes plus the flag).
-      return encoded<GetRouteResponse>(warmup.active ? Buffer.concat([entry.getRouteBytes, GET_ROUTE_INCOMPLETE_SUFFIX]) : entry.getRouteBytes);
+      return encoded<GetRouteResponse>(warmup.flagsRoutes ? Buffer.concat([entry.getRouteBytes, GET_ROUTE_INCOMPLETE_SUFFIX]) : entry.getRouteBytes);
     }),
     getRoutes: unary('GetRoutes', (req) => {
       checkGetRoutesRequest(req);
@@ -48,7 +46,7 @@ export function routeQueryService(deps: RouteQueryDeps): RouteQueryServer {
         if (e) parts.push(e.getRouteBytes);
         else notFound.push(t);
       }
-      parts.push(Buffer.from(GetRoutesResponse.encode({ routes: [], notFound, warmingUp: warmup.active, mayBeIncomplete: warmup.active }).finish()));
+      parts.push(Buffer.from(GetRoutesResponse.encode({ routes: [], notFound, warmingUp: warmup.active, mayBeIncomplete: warmup.flagsRoutes }).finish()));
       const size = parts.reduce((n, p) => n + p.length, 0);
       if (size > maxBytes) {
         throw new LimitExceeded(`the ${parts.length - 1} routes asked for are ${size} bytes encoded, more than this server sends in one message (${maxBytes} bytes, --max-message-bytes); ask for fewer topics`);

@@ -31,7 +31,7 @@ import { LimitExceeded } from '../../metadata/errors';
 import { incompleteUpdateEventBytes, removedEventBytes, type RouteTable } from '../../metadata/route-table';
 import type { TopicName } from '../../metadata/types';
 import { checkWatchRoutesRequest } from '../validate';
-import type { WarmUp } from '../../warmup';
+import type { WarmUp } from '../../metadata/warm-up';
 import { CoalescingWriter, directSink } from './coalescing-writer';
 import { checkDecoded, endWithStatus, type StreamTracker } from '../grpc/adapter';
 import { http2SessionOf } from '../grpc/internals';
@@ -299,12 +299,12 @@ export class RouteWatcher {
       this.foreign.delete(topic); // the client's version is ours: follow it as usual from now on
       return undefined;
     }
-    if (have !== undefined && this.foreign.has(topic) && this.hub.warmup.active) return undefined;
+    if (have !== undefined && this.foreign.has(topic) && this.hub.warmup.keepsForeignVersions) return undefined;
     this.foreign.delete(topic);
     if (entry) {
       if (entry.updateEventBytes.length > this.hub.opts.maxMessageBytes) return this.renderTooLarge(topic, entry.updateEventBytes.length);
       this.held.set(topic, entry.version);
-      return this.hub.warmup.active ? incompleteUpdateEventBytes(entry) : entry.updateEventBytes;
+      return this.hub.warmup.flagsRoutes ? incompleteUpdateEventBytes(entry) : entry.updateEventBytes;
     }
     if (have === undefined) return undefined;
     this.held.delete(topic);

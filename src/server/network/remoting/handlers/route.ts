@@ -3,6 +3,7 @@ import { ResponseCode, V4_9_4, ZONE_MODE, ZONE_NAME, NAMESPACE_ORDER_TOPIC_CONFI
 import { writeJson } from '../json';
 import { allTopics, clusterInfo, memberGroup, systemTopics, topicRouteData, topicsBySysFlag, topicsOfCluster, UNIT } from '../views';
 import { field, jsonBody, optionalField, success, type Handler } from '../handler';
+import { WarmingUp } from '../../../metadata/errors';
 
 /**
  * GET_ROUTEINFO_BY_TOPIC (105). Clients from 4.9.4 on (or that ask with acceptStandardJsonOnly) get
@@ -15,7 +16,7 @@ export const routeInfoByTopic: Handler = ({ cmd }, door) => {
   const zone = optionalField(cmd, ZONE_MODE) === 'true' ? optionalField(cmd, ZONE_NAME)?.trim() || undefined : undefined;
   const data = topicRouteData(door, topic, zone);
   if (!data) {
-    if (door.warmup.active && !door.core.routes.wasSeen(topic)) {
+    if (door.warmup.missingRoute(topic) instanceof WarmingUp) {
       return { code: ResponseCode.SYSTEM_ERROR, remark: 'name server not ready: warming up (this replica started recently); ask another replica or retry' };
     }
     return { code: ResponseCode.TOPIC_NOT_EXIST, remark: `No topic route info in name server for the topic: ${topic}` };
