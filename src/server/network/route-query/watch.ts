@@ -58,7 +58,18 @@ export interface RouteWatchOptions {
   metrics?: Metrics;
 }
 
-/** Watchers by topic; fan-out of route events. */
+/** What a watcher reads to render its stream: the routes, the warm-up, the settings. */
+interface WatchView {
+  readonly routes: RouteTable;
+  readonly warmup: WarmUp;
+  readonly opts: RouteWatchOptions;
+}
+
+/**
+ * Watchers by topic; fan-out of route events. The hub owns its watchers: it serves each stream,
+ * applies each request (limits, its indexes, then the watcher's own state), and drops the watcher
+ * when its stream ends. A watcher never calls back into the hub.
+ */
 export class RouteWatchHub {
   private readonly byTopic = new Map<TopicName, Set<RouteWatcher>>();
   private readonly allTopics = new Set<RouteWatcher>();
@@ -67,12 +78,14 @@ export class RouteWatchHub {
   private readonly perConnection = new Map<object | string, number>();
   private total = 0;
   private readonly progressTimer: NodeJS.Timeout;
+  private readonly view: WatchView;
 
   constructor(
     readonly routes: RouteTable,
     readonly warmup: WarmUp,
     readonly opts: RouteWatchOptions,
   ) {
+    this.view = { routes, warmup, opts };
     const notify = (topic: TopicName) => {
       const set = this.byTopic.get(topic);
       if (set) for (const w of set) w.changed(topic);
@@ -109,9 +122,17 @@ export class RouteWatchHub {
     return this.byTopic.size;
   }
 
-  /** Serve one WatchRoutes stream. */
+  /** Serve one WatchRoutes stream. Client half-close does not end the watch (grpcurl half-closes after its request). */
   serve(call: Call): void {
-    new RouteWatcher(call, this).start();
+    const w = new RouteWatcher(call, this.view);
+    const conn = http2SessionOf(call) ?? call.getPeer();
+    this.watchers.add(w);
+    call.on('data', (req: WatchRoutesRequest) => this.onRequest(w, conn, req));
+    const drop = () => this.drop(w, conn);
+    call.on('cancelled', drop);
+    call.on('close', drop);
+    call.on('error', drop);
+    call.on('finish', drop);
   }
 
   /** Stop the progress timer (shutdown). */
@@ -119,13 +140,41 @@ export class RouteWatchHub {
     clearInterval(this.progressTimer);
   }
 
-  /** @internal */
-  add(w: RouteWatcher): void {
-    this.watchers.add(w);
+  /** One request: check it and the limits, update the indexes, then the watcher; a failure ends the stream. */
+  private onRequest(w: RouteWatcher, conn: object | string, req: WatchRoutesRequest): void {
+    if (w.closed) return;
+    try {
+      checkDecoded(req);
+      checkWatchRoutesRequest(req);
+      for (const t of req.unsubscribe) {
+        if (w.unsubscribe(t)) this.uncount(conn, 1);
+        this.unfollow(w, t);
+      }
+      for (const { topic, version } of req.subscribe) {
+        if (!w.follows(topic)) {
+          if (w.subscribedCount >= this.opts.maxSubscriptionsPerStream) {
+            throw new LimitExceeded(`a WatchRoutes stream may follow at most ${this.opts.maxSubscriptionsPerStream} topics (--max-subscriptions-per-stream)`);
+          }
+          this.count(conn);
+          if (!w.followsAll) this.follow(w, topic);
+        }
+        w.subscribe(topic, version);
+      }
+      if (req.allTopics && !w.followsAll) {
+        this.count(conn);
+        this.allTopics.add(w);
+        for (const t of w.topics()) this.unfollow(w, t); // the all-topics set covers them
+        w.followAll(this.routes.topicNames());
+      }
+      w.progress(true);
+    } catch (err) {
+      this.drop(w, conn);
+      endWithStatus(w.call, toStatus(err, 'WatchRoutes'));
+    }
   }
 
-  /** @internal One more topic followed on this connection; throws LimitExceeded past a limit. */
-  count(conn: object | string): void {
+  /** One more topic followed on this connection; throws LimitExceeded past a limit. */
+  private count(conn: object | string): void {
     const onConn = this.perConnection.get(conn) ?? 0;
     if (onConn >= this.opts.maxSubscriptionsPerConnection) {
       throw new LimitExceeded(`one connection may follow at most ${this.opts.maxSubscriptionsPerConnection} topics (--max-subscriptions-per-connection)`);
@@ -137,8 +186,8 @@ export class RouteWatchHub {
     this.total++;
   }
 
-  /** @internal `n` topics no longer followed on this connection. */
-  uncount(conn: object | string, n: number): void {
+  /** `n` topics no longer followed on this connection. */
+  private uncount(conn: object | string, n: number): void {
     if (n === 0) return;
     const left = (this.perConnection.get(conn) ?? n) - n;
     if (left > 0) this.perConnection.set(conn, left);
@@ -146,35 +195,30 @@ export class RouteWatchHub {
     this.total -= n;
   }
 
-  /** @internal */
-  follow(w: RouteWatcher, topic: TopicName): void {
+  private follow(w: RouteWatcher, topic: TopicName): void {
     let set = this.byTopic.get(topic);
     if (!set) this.byTopic.set(topic, (set = new Set()));
     set.add(w);
   }
 
-  /** @internal */
-  unfollow(w: RouteWatcher, topic: TopicName): void {
+  private unfollow(w: RouteWatcher, topic: TopicName): void {
     const set = this.byTopic.get(topic);
     if (!set) return;
     set.delete(w);
     if (set.size === 0) this.byTopic.delete(topic);
   }
 
-  /** @internal */
-  followAll(w: RouteWatcher): void {
-    this.allTopics.add(w);
-  }
-
-  /** @internal */
-  remove(w: RouteWatcher, topics: Iterable<TopicName>): void {
-    for (const t of topics) this.unfollow(w, t);
+  /** The stream ended (or was ended): forget the watcher everywhere. Idempotent. */
+  private drop(w: RouteWatcher, conn: object | string): void {
+    if (!w.close()) return;
+    this.uncount(conn, w.followed);
+    for (const t of w.topics()) this.unfollow(w, t);
     this.allTopics.delete(w);
     this.watchers.delete(w);
   }
 }
 
-/** One WatchRoutes stream (see the module comment). */
+/** One WatchRoutes stream's state (see the module comment); the hub applies requests to it. */
 export class RouteWatcher {
   /** Topics followed explicitly. */
   private readonly subscribed = new Set<TopicName>();
@@ -183,46 +227,50 @@ export class RouteWatcher {
   /** Topics whose held version came from the client, not from this replica (see the module comment). */
   private readonly foreign = new Set<TopicName>();
   private all = false;
-  private closed = false;
+  private ended = false;
   private readonly writer: CoalescingWriter<TopicName>;
-  /** The connection, for the per-connection subscription limit. */
-  private readonly conn: object | string;
 
   constructor(
-    private readonly call: Call,
-    private readonly hub: RouteWatchHub,
+    readonly call: Call,
+    private readonly view: WatchView,
   ) {
-    this.conn = http2SessionOf(call) ?? call.getPeer();
+    const { opts } = view;
     this.writer = new CoalescingWriter<TopicName>(
       directSink(call as unknown as Parameters<typeof directSink>[0]),
       (topic) => this.render(topic),
       () => this.renderProgress(),
       {
-        maxBatchBytes: hub.opts.maxBatchBytes,
-        maxMessageBytes: hub.opts.maxMessageBytes,
-        stallTimeoutMs: hub.opts.stallTimeoutMs,
-        onWritten: () => hub.opts.metrics?.pushes.inc(),
-        onCoalesced: () => hub.opts.metrics?.coalesced.inc(),
+        maxBatchBytes: opts.maxBatchBytes,
+        maxMessageBytes: opts.maxMessageBytes,
+        stallTimeoutMs: opts.stallTimeoutMs,
+        onWritten: () => opts.metrics?.pushes.inc(),
+        onCoalesced: () => opts.metrics?.coalesced.inc(),
         onStall: () => {
-          hub.opts.metrics?.watchersEnded.inc({ reason: 'stalled' });
-          this.close();
-          hub.opts.streams.abortStalled(
+          // The stream is ended (then reset); its 'close' makes the hub drop this watcher.
+          opts.metrics?.watchersEnded.inc({ reason: 'stalled' });
+          this.writer.close();
+          opts.streams.abortStalled(
             call,
-            toStatus(new LimitExceeded(`watcher read nothing for ${hub.opts.stallTimeoutMs} ms; resubscribe with the versions you hold`), 'WatchRoutes'),
+            toStatus(new LimitExceeded(`watcher read nothing for ${opts.stallTimeoutMs} ms; resubscribe with the versions you hold`), 'WatchRoutes'),
           );
         },
       },
     );
   }
 
-  /** Attach listeners. Client half-close does not end the watch (grpcurl half-closes after its request). */
-  start(): void {
-    this.hub.add(this);
-    this.call.on('data', (req: WatchRoutesRequest) => this.onRequest(req));
-    this.call.on('cancelled', () => this.close());
-    this.call.on('close', () => this.close());
-    this.call.on('error', () => this.close());
-    this.call.on('finish', () => this.close());
+  /** Whether the stream has ended (no more requests are applied). */
+  get closed(): boolean {
+    return this.ended;
+  }
+
+  /** Whether this stream follows every topic. */
+  get followsAll(): boolean {
+    return this.all;
+  }
+
+  /** Number of topics followed explicitly. */
+  get subscribedCount(): number {
+    return this.subscribed.size;
   }
 
   /** Topics this stream follows explicitly (+1 when it follows all topics). */
@@ -230,14 +278,54 @@ export class RouteWatcher {
     return this.subscribed.size + (this.all ? 1 : 0);
   }
 
+  /** The topics followed explicitly. */
+  topics(): IterableIterator<TopicName> {
+    return this.subscribed.values();
+  }
+
+  /** Whether the topic is followed explicitly. */
+  follows(topic: TopicName): boolean {
+    return this.subscribed.has(topic);
+  }
+
+  /** Follow a topic (again), with the version the client holds ('' for none); its state is sent when it differs. */
+  subscribe(topic: TopicName, version: string): void {
+    this.subscribed.add(topic);
+    if (version) {
+      this.held.set(topic, version);
+      this.foreign.add(topic);
+    } else {
+      this.held.delete(topic);
+      this.foreign.delete(topic);
+    }
+    this.writer.mark(topic);
+  }
+
+  /** Stop following a topic; true when it was followed explicitly. */
+  unsubscribe(topic: TopicName): boolean {
+    const was = this.subscribed.delete(topic);
+    if (!this.all) {
+      this.held.delete(topic);
+      this.foreign.delete(topic);
+      this.writer.forget(topic);
+    }
+    return was;
+  }
+
+  /** Follow every topic, present (`current`) and future. */
+  followAll(current: Iterable<TopicName>): void {
+    this.all = true;
+    for (const t of current) this.writer.mark(t);
+  }
+
   /** A followed topic's route changed or was removed. */
   changed(topic: TopicName): void {
     this.writer.mark(topic);
   }
 
-  /** Send a progress message. */
-  progress(): void {
-    this.writer.progress();
+  /** Send a progress message (`each`: one of its own, as after every request; else coalesced). */
+  progress(each = false): void {
+    this.writer.progress(each);
   }
 
   /** Re-check every topic the client holds a version of (warm-up just ended). */
@@ -245,66 +333,29 @@ export class RouteWatcher {
     for (const t of this.foreign) this.writer.mark(t);
   }
 
-  private onRequest(req: WatchRoutesRequest): void {
-    if (this.closed) return;
-    try {
-      checkDecoded(req);
-      checkWatchRoutesRequest(req);
-      for (const t of req.unsubscribe) {
-        if (this.subscribed.delete(t)) this.hub.uncount(this.conn, 1);
-        this.hub.unfollow(this, t);
-        if (!this.all) {
-          this.held.delete(t);
-          this.foreign.delete(t);
-          this.writer.forget(t);
-        }
-      }
-      for (const { topic, version } of req.subscribe) {
-        if (!this.subscribed.has(topic)) {
-          if (this.subscribed.size >= this.hub.opts.maxSubscriptionsPerStream) {
-            throw new LimitExceeded(`a WatchRoutes stream may follow at most ${this.hub.opts.maxSubscriptionsPerStream} topics (--max-subscriptions-per-stream)`);
-          }
-          this.hub.count(this.conn);
-          this.subscribed.add(topic);
-          if (!this.all) this.hub.follow(this, topic);
-        }
-        if (version) {
-          this.held.set(topic, version);
-          this.foreign.add(topic);
-        } else {
-          this.held.delete(topic);
-          this.foreign.delete(topic);
-        }
-        this.writer.mark(topic);
-      }
-      if (req.allTopics && !this.all) {
-        this.hub.count(this.conn);
-        this.all = true;
-        this.hub.followAll(this);
-        for (const t of this.subscribed) this.hub.unfollow(this, t); // the all-topics set covers them
-        for (const t of this.hub.routes.topicNames()) this.writer.mark(t);
-      }
-      this.writer.progress(true);
-    } catch (err) {
-      this.close();
-      endWithStatus(this.call, toStatus(err, 'WatchRoutes'));
-    }
+  /** Stop writing; true the first time (the hub then forgets this watcher). */
+  close(): boolean {
+    if (this.ended) return false;
+    this.ended = true;
+    this.writer.close();
+    return true;
   }
 
   private render(topic: TopicName): Buffer | undefined {
     if (!this.all && !this.subscribed.has(topic)) return undefined;
-    const entry = this.hub.routes.get(topic);
+    const { routes, warmup, opts } = this.view;
+    const entry = routes.get(topic);
     const have = this.held.get(topic);
     if (entry?.version === have) {
       this.foreign.delete(topic); // the client's version is ours: follow it as usual from now on
       return undefined;
     }
-    if (have !== undefined && this.foreign.has(topic) && this.hub.warmup.keepsForeignVersions) return undefined;
+    if (have !== undefined && this.foreign.has(topic) && warmup.keepsForeignVersions) return undefined;
     this.foreign.delete(topic);
     if (entry) {
-      if (entry.updateEventBytes.length > this.hub.opts.maxMessageBytes) return this.renderTooLarge(topic, entry.updateEventBytes.length);
+      if (entry.updateEventBytes.length > opts.maxMessageBytes) return this.renderTooLarge(topic, entry.updateEventBytes.length);
       this.held.set(topic, entry.version);
-      return this.hub.warmup.flagsRoutes ? incompleteUpdateEventBytes(entry) : entry.updateEventBytes;
+      return warmup.flagsRoutes ? incompleteUpdateEventBytes(entry) : entry.updateEventBytes;
     }
     if (have === undefined) return undefined;
     this.held.delete(topic);
@@ -319,7 +370,7 @@ export class RouteWatcher {
           topic,
           type: RouteEventType.ROUTE_EVENT_TYPE_TOO_LARGE,
           route: undefined,
-          error: routeTooLargeMessage(topic, bytes, this.hub.opts.maxMessageBytes),
+          error: routeTooLargeMessage(topic, bytes, this.view.opts.maxMessageBytes),
           mayBeIncomplete: false,
         }],
         progress: undefined,
@@ -334,19 +385,11 @@ export class RouteWatcher {
         progress: {
           subscribedTopics: this.subscribed.size,
           allTopics: this.all,
-          warmingUp: this.hub.warmup.active,
-          serverId: this.hub.opts.serverId,
+          warmingUp: this.view.warmup.active,
+          serverId: this.view.opts.serverId,
         },
       }).finish(),
     );
-  }
-
-  private close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.writer.close();
-    this.hub.uncount(this.conn, this.followed);
-    this.hub.remove(this, this.subscribed);
   }
 }
 
