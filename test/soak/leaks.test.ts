@@ -46,7 +46,7 @@ function census(s: Started) {
 async function drained(s: Started): Promise<void> {
   const r = s.server.core;
   while (s.server.streams.size > 0) await once(s.server.streams, 'closed');
-  while (r.brokers.size > 0) await once(r.brokers, 'left');
+  while (r.brokers.size > 0) await new Promise<void>((resolve) => r.brokers.once('left', () => resolve()));
 }
 
 /**

@@ -381,3 +381,6 @@ function sameHeader(a: BrokerHeader, b: BrokerHeader): boolean {
     sameStrings(a.addresses, b.addresses)
   );
 }
+
+/** What callers outside the metadata module may use of the broker manager: reads and events. */
+export type BrokerReader = Pick<BrokerManager, 'get' | 'liveness' | 'size' | 'replicaSetCount' | 'all' | 'replicaSet' | 'isCurrent' | 'on' | 'once' | 'off' | 'listenerCount'>;

@@ -15,14 +15,15 @@ import type {
   ReportInstancesRequest,
   ReportPositionsRequest,
 } from '../../../generated/nameserver/v1/broker_registry';
-import { Permission } from '../../../generated/nameserver/v1/common';
-import { BrokerManager, type BrokerState, type SessionKind } from './broker-manager';
+import { Permission, type GroupConfig, type TopicConfig } from '../../../generated/nameserver/v1/common';
+import { BrokerManager, type BrokerReader, type BrokerState, type SessionKind } from './broker-manager';
 import { ChunkAssembler, type ChunkSource } from './chunk-assembler';
 import { BrokerNotFound } from './errors';
 import { GroupManager } from './group-manager';
-import { InstanceManager } from './instance-manager';
-import { PositionManager } from './position-manager';
-import { RouteTable } from './route-table';
+import { InstanceManager, type InstanceReader } from './instance-manager';
+import { PositionManager, type PositionReader } from './position-manager';
+import { RouteTable, type RouteReader } from './route-table';
+import type { IndexReader } from './per-broker-index';
 import { systemTimers, type Timers } from './timers';
 import { TopicManager } from './topic-manager';
 import { brokerRef, type BrokerKey, type BrokerRef, type Clock } from './types';
@@ -81,24 +82,26 @@ const LOCAL_SOURCE: ChunkSource = { connection: 'local', host: 'local' };
 
 /** See the module comment. */
 export class MetadataCore {
-  readonly brokers: BrokerManager;
-  readonly topics = new TopicManager();
-  readonly groups = new GroupManager();
-  readonly positions = new PositionManager();
-  readonly instances = new InstanceManager();
-  readonly routes: RouteTable;
+  // The managers are the core's own: callers get read-only views (the getters below), and every
+  // change goes through the core's methods, which keep the managers and the route table in step.
+  private readonly brokerManager: BrokerManager;
+  private readonly topicManager = new TopicManager();
+  private readonly groupManager = new GroupManager();
+  private readonly positionManager = new PositionManager();
+  private readonly instanceManager = new InstanceManager();
+  private readonly routeTable: RouteTable;
   private readonly chunks: ChunkAssembler;
   private readonly clock: Clock;
 
   constructor(private readonly opts: MetadataCoreOptions) {
     const timers = opts.timers ?? systemTimers;
     this.clock = () => timers.now();
-    this.brokers = new BrokerManager({
+    this.brokerManager = new BrokerManager({
       timers,
       streamGraceMs: opts.streamGraceMs,
       onExpire: (key, session, reason) => this.remove(key, reason, { session }),
     });
-    this.routes = new RouteTable(this.topics, this.brokers);
+    this.routeTable = new RouteTable(this.topicManager, this.brokerManager);
     this.chunks = new ChunkAssembler(
       {
         timeoutMs: opts.chunkTimeoutMs,
@@ -110,11 +113,41 @@ export class MetadataCore {
     );
   }
 
+  /** The brokers, their sessions and leases (read-only). */
+  get brokers(): BrokerReader {
+    return this.brokerManager;
+  }
+
+  /** Topic configurations by broker (read-only). */
+  get topics(): IndexReader<TopicConfig> {
+    return this.topicManager;
+  }
+
+  /** Consumer group configurations by broker (read-only). */
+  get groups(): IndexReader<GroupConfig> {
+    return this.groupManager;
+  }
+
+  /** Queue and consumer positions (read-only). */
+  get positions(): PositionReader {
+    return this.positionManager;
+  }
+
+  /** Connected client instances (read-only). */
+  get instances(): InstanceReader {
+    return this.instanceManager;
+  }
+
+  /** The routes derived from brokers and topics (read-only; change events). */
+  get routes(): RouteReader {
+    return this.routeTable;
+  }
+
   /** Apply a full report (or collect one chunk of it). The request is validated. */
   register(req: RegisterBrokerRequest, via: Via): RegisterOutcome {
     const ref = brokerRef(req.cluster, req.brokerName, req.brokerId);
     const dv = req.dataVersion!;
-    const held = this.brokers.get(ref.key);
+    const held = this.brokerManager.get(ref.key);
     if (held && held.epoch === dv.epoch && dv.counter < held.counter) {
       return { complete: true, unchanged: false, session: undefined, leaseTtlMs: 0, fresh: false, stale: true };
     }
@@ -129,7 +162,7 @@ export class MetadataCore {
     } else if (!alreadyHeld) {
       this.chunks.supersede(ref.key, dv.epoch, dv.counter); // a complete report replaces an older chunked one in progress
     }
-    const adm = this.brokers.admit(
+    const adm = this.brokerManager.admit(
       {
         cluster: report.cluster,
         brokerName: report.brokerName,
@@ -147,14 +180,14 @@ export class MetadataCore {
     const changed = new Set<string>();
     if (!alreadyHeld) {
       this.opts.onReport?.('full', report.topics.length);
-      this.topics.replaceBroker(ref.key, report.topics, changed);
-      this.groups.replaceBroker(ref.key, report.groups, new Set());
-      this.brokers.setCounter(ref.key, dv.counter);
+      this.topicManager.replaceBroker(ref.key, report.topics, changed);
+      this.groupManager.replaceBroker(ref.key, report.groups, new Set());
+      this.brokerManager.setCounter(ref.key, dv.counter);
     }
     if (adm.headerChanged) this.addReplicaSetTopics(ref, changed);
-    this.routes.recompute(changed);
+    this.routeTable.recompute(changed);
     // A broker held by its open Connect session keeps no lease: its liveness follows the stream.
-    const granted = this.brokers.get(ref.key)?.sessionKind === 'lease' ? leaseTtlMs : 0;
+    const granted = this.brokerManager.get(ref.key)?.sessionKind === 'lease' ? leaseTtlMs : 0;
     return { complete: true, unchanged: alreadyHeld, session: adm.session, leaseTtlMs: granted, fresh: adm.created || adm.tookOver, stale: false };
   }
 
@@ -164,7 +197,7 @@ export class MetadataCore {
    * ended stream session is never revived).
    */
   heartbeat(ref: BrokerRef, epoch: string, counter: number, session?: number): string | undefined {
-    return this.brokers.heartbeat(ref.key, epoch, counter, session);
+    return this.brokerManager.heartbeat(ref.key, epoch, counter, session);
   }
 
   /**
@@ -183,29 +216,29 @@ export class MetadataCore {
     }
     this.opts.onReport?.('delta', req.upsertTopics.length + req.deleteTopics.length);
     const changed = new Set<string>();
-    this.topics.delete(ref.key, req.deleteTopics, changed);
-    this.topics.upsert(ref.key, req.upsertTopics, changed);
+    this.topicManager.delete(ref.key, req.deleteTopics, changed);
+    this.topicManager.upsert(ref.key, req.upsertTopics, changed);
     const groupsChanged = new Set<string>();
-    this.groups.delete(ref.key, req.deleteGroups, groupsChanged);
-    this.groups.upsert(ref.key, req.upsertGroups, groupsChanged);
-    this.brokers.setCounter(ref.key, dv.counter);
-    this.brokers.seen(ref.key);
-    this.routes.recompute(changed);
+    this.groupManager.delete(ref.key, req.deleteGroups, groupsChanged);
+    this.groupManager.upsert(ref.key, req.upsertGroups, groupsChanged);
+    this.brokerManager.setCounter(ref.key, dv.counter);
+    this.brokerManager.seen(ref.key);
+    this.routeTable.recompute(changed);
     return { reregister: undefined, stale: false };
   }
 
   /** Store a positions report of a registered broker. */
   reportPositions(ref: BrokerRef, req: ReportPositionsRequest, session?: number): { queues: number; consumers: number } {
     this.current(ref, session, true);
-    this.brokers.seen(ref.key);
-    return this.positions.report(ref, req.queuePositions, req.consumerPositions, req.full);
+    this.brokerManager.seen(ref.key);
+    return this.positionManager.report(ref, req.queuePositions, req.consumerPositions, req.full);
   }
 
   /** Store an instances report of a registered broker. */
   reportInstances(ref: BrokerRef, req: ReportInstancesRequest, session?: number): number {
     this.current(ref, session, true);
-    this.brokers.seen(ref.key);
-    return this.instances.report(ref, req.instances, req.full, this.clock());
+    this.brokerManager.seen(ref.key);
+    return this.instanceManager.report(ref, req.instances, req.full, this.clock());
   }
 
   /**
@@ -213,7 +246,7 @@ export class MetadataCore {
    * ignored. Returns why nothing was removed, or undefined when removed.
    */
   unregister(ref: BrokerRef, epoch: string): string | undefined {
-    const held = this.brokers.get(ref.key);
+    const held = this.brokerManager.get(ref.key);
     if (!held) return 'broker is not registered';
     if (epoch !== '' && held.epoch !== epoch) return 'stale: a newer registration (another epoch) holds this broker';
     this.remove(ref.key, 'unregistered', { epoch });
@@ -222,17 +255,17 @@ export class MetadataCore {
 
   /** A Connect stream ended: the broker goes after the grace period unless it reconnects. */
   streamClosed(ref: BrokerRef, session: number): void {
-    this.brokers.streamClosed(ref.key, session);
+    this.brokerManager.streamClosed(ref.key, session);
   }
 
   /** Change a broker's permission as its broker reported it (after a set-permission command). */
   setBrokerPermission(ref: BrokerRef, permission: Permission): void {
-    const before = this.brokers.get(ref.key);
-    const after = this.brokers.setPermission(ref.key, permission);
+    const before = this.brokerManager.get(ref.key);
+    const after = this.brokerManager.setPermission(ref.key, permission);
     if (!before || !after || before.permission === after.permission) return;
     const changed = new Set<string>();
     this.addReplicaSetTopics(ref, changed);
-    this.routes.recompute(changed);
+    this.routeTable.recompute(changed);
   }
 
   /**
@@ -240,17 +273,17 @@ export class MetadataCore {
    * removed.
    */
   remove(key: BrokerKey, reason: string, fence: { session?: number; epoch?: string } = {}): boolean {
-    const gone = this.brokers.remove(key, reason, fence);
+    const gone = this.brokerManager.remove(key, reason, fence);
     if (!gone) return false;
     const changed = new Set<string>();
-    this.topics.removeBroker(key, changed);
-    this.groups.removeBroker(key, new Set());
-    this.positions.removeBroker(key);
-    this.instances.removeBroker(key);
+    this.topicManager.removeBroker(key, changed);
+    this.groupManager.removeBroker(key, new Set());
+    this.positionManager.removeBroker(key);
+    this.instanceManager.removeBroker(key);
     this.chunks.discard(key);
     // The replica set's other routes list this broker as a replica: they change too.
     this.addReplicaSetTopics(gone, changed);
-    this.routes.recompute(changed);
+    this.routeTable.recompute(changed);
     return true;
   }
 
@@ -261,21 +294,21 @@ export class MetadataCore {
    */
   checkConsistency(): string[] {
     const problems: string[] = [];
-    const keys = new Set(this.brokers.all().map((b) => b.key));
+    const keys = new Set(this.brokerManager.all().map((b) => b.key));
     for (const key of keys) {
-      for (const t of this.topics.namesOf(key)) {
-        if (!this.topics.holders(t)?.has(key)) problems.push(`topic ${t}: broker ${key} reports it but is not a holder`);
+      for (const t of this.topicManager.namesOf(key)) {
+        if (!this.topicManager.holders(t)?.has(key)) problems.push(`topic ${t}: broker ${key} reports it but is not a holder`);
       }
     }
-    for (const t of this.topics.sortedNames()) {
-      for (const key of this.topics.holders(t)?.keys() ?? []) if (!keys.has(key)) problems.push(`topic ${t}: holder ${key} is not registered`);
-      if (!this.routes.get(t)) problems.push(`topic ${t}: reported but has no route`);
+    for (const t of this.topicManager.sortedNames()) {
+      for (const key of this.topicManager.holders(t)?.keys() ?? []) if (!keys.has(key)) problems.push(`topic ${t}: holder ${key} is not registered`);
+      if (!this.routeTable.get(t)) problems.push(`topic ${t}: reported but has no route`);
     }
-    for (const t of this.routes.topicNames()) if (!this.topics.has(t)) problems.push(`route ${t}: no broker reports the topic`);
-    for (const g of this.groups.sortedNames()) {
-      for (const key of this.groups.holders(g)?.keys() ?? []) if (!keys.has(key)) problems.push(`group ${g}: holder ${key} is not registered`);
+    for (const t of this.routeTable.topicNames()) if (!this.topicManager.has(t)) problems.push(`route ${t}: no broker reports the topic`);
+    for (const g of this.groupManager.sortedNames()) {
+      for (const key of this.groupManager.holders(g)?.keys() ?? []) if (!keys.has(key)) problems.push(`group ${g}: holder ${key} is not registered`);
     }
-    if (this.positions.stats().brokers > keys.size) problems.push('positions held for more brokers than are registered');
+    if (this.positionManager.stats().brokers > keys.size) problems.push('positions held for more brokers than are registered');
     return problems;
   }
 
@@ -285,27 +318,27 @@ export class MetadataCore {
    * For leak checks in tests and soaks; O(brokers).
    */
   footprint(): Record<string, number> {
-    const positions = this.positions.stats();
-    const instances = { ...this.instances.stats(), ...this.instances.indexSizes() };
+    const positions = this.positionManager.stats();
+    const instances = { ...this.instanceManager.stats(), ...this.instanceManager.indexSizes() };
     return {
-      brokers: this.brokers.size,
-      replicaSets: this.brokers.replicaSetCount,
-      livenessTimers: this.brokers.armedTimers,
-      topics: this.topics.size,
-      topicEntries: this.topics.entryCount(),
-      topicBrokers: this.topics.brokerCount,
-      topicConfigs: this.topics.distinctConfigs,
-      groups: this.groups.size,
-      groupEntries: this.groups.entryCount(),
-      groupBrokers: this.groups.brokerCount,
+      brokers: this.brokerManager.size,
+      replicaSets: this.brokerManager.replicaSetCount,
+      livenessTimers: this.brokerManager.armedTimers,
+      topics: this.topicManager.size,
+      topicEntries: this.topicManager.entryCount(),
+      topicBrokers: this.topicManager.brokerCount,
+      topicConfigs: this.topicManager.distinctConfigs,
+      groups: this.groupManager.size,
+      groupEntries: this.groupManager.entryCount(),
+      groupBrokers: this.groupManager.brokerCount,
       positionBrokers: positions.brokers,
       queuePositions: positions.queuePositions,
       consumerPositions: positions.consumerPositions,
-      positionGroups: this.positions.groupsWithPositions().length,
+      positionGroups: this.positionManager.groupsWithPositions().length,
       instances: instances.instances,
       instanceBrokers: instances.brokers,
       instanceGroups: instances.groups,
-      routes: this.routes.size,
+      routes: this.routeTable.size,
       pendingChunkedReports: this.chunks.size,
     };
   }
@@ -322,7 +355,7 @@ export class MetadataCore {
 
   /** Stop every timer (shutdown). */
   close(): void {
-    this.brokers.close();
+    this.brokerManager.close();
     this.chunks.close();
   }
 
@@ -330,12 +363,12 @@ export class MetadataCore {
   private current(ref: BrokerRef, session: number | undefined, required: true): BrokerState;
   private current(ref: BrokerRef, session: number | undefined, required: false): BrokerState | undefined;
   private current(ref: BrokerRef, session: number | undefined, required: boolean): BrokerState | undefined {
-    const held = this.brokers.get(ref.key);
+    const held = this.brokerManager.get(ref.key);
     if (!held) {
       if (required) throw new BrokerNotFound(`${ref.key} (register first)`);
       return undefined;
     }
-    if (session !== undefined) this.brokers.checkSession(ref.key, session);
+    if (session !== undefined) this.brokerManager.checkSession(ref.key, session);
     return held;
   }
 
@@ -346,8 +379,8 @@ export class MetadataCore {
 
   /** Add every topic reported by any replica of the broker's replica set. */
   private addReplicaSetTopics(ref: { cluster: string; brokerName: string }, into: Set<string>): void {
-    for (const member of this.brokers.replicaSet(ref.cluster, ref.brokerName)) {
-      for (const name of this.topics.namesOf(member.key)) into.add(name);
+    for (const member of this.brokerManager.replicaSet(ref.cluster, ref.brokerName)) {
+      for (const name of this.topicManager.namesOf(member.key)) into.add(name);
     }
   }
 }

@@ -220,3 +220,6 @@ export class InstanceManager {
     else this.consumersByGroup.delete(group);
   }
 }
+
+/** What callers outside the metadata module may use of the instance manager: reads only. */
+export type InstanceReader = Pick<InstanceManager, 'list' | 'countByGroup' | 'stats' | 'indexSizes'>;

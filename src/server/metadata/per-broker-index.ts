@@ -193,3 +193,6 @@ export class PerBrokerIndex<T extends Named> {
     }
   }
 }
+
+/** What callers outside the metadata module may use of a topic or group index: reads only. */
+export type IndexReader<T extends Named> = Pick<PerBrokerIndex<T>, 'namesOf' | 'countOf' | 'configOf' | 'holders' | 'has' | 'size' | 'brokerCount' | 'entryCount' | 'sortedNames' | 'distinctConfigs'>;

@@ -282,3 +282,6 @@ function sortRange<T>(arr: T[], start: number, compare: (a: T, b: T) => number):
   const tail = arr.splice(start).sort(compare);
   for (const x of tail) arr.push(x);
 }
+
+/** What callers outside the metadata module may use of the position manager: reads only. */
+export type PositionReader = Pick<PositionManager, 'queuePositions' | 'lag' | 'totalLag' | 'groupsWithPositions' | 'stats'>;

@@ -225,3 +225,6 @@ class EncodedRoute implements RouteEntry {
     return GetRouteResponse.decode(this.getRouteBytes).route!;
   }
 }
+
+/** What callers outside the metadata module may use of the route table: reads and events. */
+export type RouteReader = Pick<RouteTable, 'get' | 'size' | 'sortedTopics' | 'topicNames' | 'on' | 'once' | 'off' | 'listenerCount'>;

@@ -14,7 +14,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { TopicNotFound, WarmingUp, type DomainError } from './errors';
-import type { RouteTable } from './route-table';
+import type { RouteReader } from './route-table';
 import type { TopicName } from './types';
 
 /** See the module comment. */
@@ -27,7 +27,7 @@ export class WarmUp extends EventEmitter<{ done: [] }> {
 
   constructor(
     durationMs: number,
-    private readonly routes: RouteTable,
+    private readonly routes: RouteReader,
   ) {
     super();
     this.warming = durationMs > 0;

@@ -28,7 +28,7 @@ import {
   type WatchRoutesRequest,
 } from '../../../../generated/nameserver/v1/route_query';
 import { LimitExceeded } from '../../metadata/errors';
-import { incompleteUpdateEventBytes, removedEventBytes, type RouteTable } from '../../metadata/route-table';
+import { incompleteUpdateEventBytes, removedEventBytes, type RouteReader } from '../../metadata/route-table';
 import type { TopicName } from '../../metadata/types';
 import { checkWatchRoutesRequest } from '../validate';
 import type { WarmUp } from '../../metadata/warm-up';
@@ -60,7 +60,7 @@ export interface RouteWatchOptions {
 
 /** What a watcher reads to render its stream: the routes, the warm-up, the settings. */
 interface WatchView {
-  readonly routes: RouteTable;
+  readonly routes: RouteReader;
   readonly warmup: WarmUp;
   readonly opts: RouteWatchOptions;
 }
@@ -81,7 +81,7 @@ export class RouteWatchHub {
   private readonly view: WatchView;
 
   constructor(
-    readonly routes: RouteTable,
+    readonly routes: RouteReader,
     readonly warmup: WarmUp,
     readonly opts: RouteWatchOptions,
   ) {
