@@ -200,6 +200,12 @@ export class MetadataCore {
     return this.brokerManager.heartbeat(ref.key, epoch, counter, session);
   }
 
+  /** The lease a broker holds from its last renewal (ms); 0 for a stream session or an unknown broker. */
+  leaseTtlOf(ref: BrokerRef): number {
+    const live = this.brokerManager.liveness(ref.key);
+    return live && live.leaseExpiresAtMs ? live.leaseExpiresAtMs - live.lastSeenAtMs : 0;
+  }
+
   /**
    * Apply a topic/group delta on top of the version held. O(size of the delta). Asks for a full
    * re-register when the NameServer does not hold base_counter of this epoch; ignores (stale) a delta

@@ -40,8 +40,7 @@ export function brokerRegistryService(deps: BrokerRegistryDeps): BrokerRegistryS
       const ref = brokerRef(req.cluster, req.brokerName, req.brokerId);
       const reason = core.heartbeat(ref, req.dataVersion!.epoch, req.dataVersion!.counter);
       // Renewed just now, so the lease left is the whole TTL; 0 when nothing was renewed (stream session).
-      const lease = reason === undefined ? core.brokers.liveness(ref.key) : undefined;
-      const leaseTtlMs = lease && lease.leaseExpiresAtMs ? lease.leaseExpiresAtMs - lease.lastSeenAtMs : 0;
+      const leaseTtlMs = reason === undefined ? core.leaseTtlOf(ref) : 0;
       return { reregisterRequired: reason !== undefined, reason: reason ?? '', leaseTtlMs, serverId };
     }),
     unregisterBroker: unary('UnregisterBroker', (req) => {
