@@ -37,6 +37,8 @@ export interface Config {
   maxMessageBytes: number;
   /** Grace for open calls at shutdown before connections are cut. */
   shutdownGraceMs: number;
+  /** Least severe log events written (pino level: trace, debug, info, warn, error, fatal, silent). */
+  logLevel: string;
   /** Interval of WatchRoutes/WatchCluster progress (keep-alive) messages. */
   watchProgressIntervalMs: number;
   /** A watch stream whose client reads nothing for this long is ended with RESOURCE_EXHAUSTED. */
@@ -103,6 +105,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   maxQueueNums: 1024,
   maxMessageBytes: 16 * 1024 * 1024,
   shutdownGraceMs: 5_000,
+  logLevel: 'info',
   watchProgressIntervalMs: 10_000,
   watchStallTimeoutMs: 30_000,
   maxSubscriptionsPerStream: 100_000,

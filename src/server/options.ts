@@ -22,6 +22,29 @@ interface Spec {
   help: string;
 }
 
+/** The --help sections, in order, and the options each holds (every option is in exactly one). */
+const GROUPS: ReadonlyArray<[heading: string, keys: ReadonlyArray<keyof Config>]> = [
+  ['Listening:', ['listen', 'httpListen', 'peers']],
+  ['TLS and authentication:', ['tlsCertFile', 'tlsKeyFile', 'tlsClientCaFile', 'brokerToken', 'adminToken', 'clientToken']],
+  ['Liveness:', ['warmupMs', 'leaseTtlMs', 'minLeaseTtlMs', 'maxLeaseTtlMs', 'heartbeatIntervalMs', 'streamGraceMs', 'keepaliveTimeMs', 'keepaliveTimeoutMs', 'remotingBrokerExpiryMs']],
+  ['Limits:', ['maxQueueNums', 'maxMessageBytes', 'maxStreams', 'maxStreamsPerConnection', 'maxStalledStreamsPerConnection', 'maxSubscriptionsPerStream', 'maxSubscriptionsPerConnection', 'maxSubscriptions', 'peerRequestsPerSecond', 'chunkTimeoutMs', 'maxPendingChunkBytes', 'maxPendingChunkBytesPerBroker', 'maxPendingChunkBytesPerConnection', 'remotingMaxConnections', 'remotingMaxFrameBytes', 'remotingPeerRequestsPerSecond']],
+  ['Push (WatchRoutes):', ['watchProgressIntervalMs', 'watchStallTimeoutMs']],
+  ['Operations:', ['commandTimeoutMs', 'shutdownGraceMs', 'logLevel']],
+  ['Console:', ['console']],
+];
+
+/** Log levels pino knows, least to most severe, and "silent". */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
+const EXAMPLES = `
+Examples:
+  nameserver                                               loopback, defaults (127.0.0.1:9876)
+  nameserver --listen 0.0.0.0:9876 --http-listen 0.0.0.0:9877 --admin-token "$TOKEN"
+  nameserver --config /etc/nameserver.yaml --log-level warn   options from a file (keys are the flag names)
+
+Every option can also be set by its environment variable (shown with it) or in the config file.
+Precedence: flag > environment variable > config file > default. Durations are in milliseconds.`;
+
 const SPECS: Spec[] = [
   { key: 'listen', flag: '--listen <host:port>', env: 'NAMESERVER_LISTEN', help: 'address to listen on (loopback by default; another address is an explicit choice)' },
   { key: 'warmupMs', flag: '--warmup-ms <ms>', env: 'NAMESERVER_WARMUP_MS', help: 'after start, NOT_SERVING and UNAVAILABLE for unknown topics for this long' },
@@ -61,12 +84,13 @@ const SPECS: Spec[] = [
   { key: 'tlsCertFile', flag: '--tls-cert <file>', env: 'NAMESERVER_TLS_CERT', help: 'PEM certificate chain: serve TLS' },
   { key: 'tlsKeyFile', flag: '--tls-key <file>', env: 'NAMESERVER_TLS_KEY', help: 'PEM private key of --tls-cert' },
   { key: 'tlsClientCaFile', flag: '--tls-client-ca <file>', env: 'NAMESERVER_TLS_CLIENT_CA', help: 'PEM CA bundle: require client certificates it signed (mutual TLS)' },
+  { key: 'logLevel', flag: '--log-level <level>', env: 'NAMESERVER_LOG_LEVEL', help: 'least severe log events written: trace, debug, info, warn, error, fatal or silent' },
   { key: 'shutdownGraceMs', flag: '--shutdown-grace-ms <ms>', env: 'NAMESERVER_SHUTDOWN_GRACE_MS', help: 'at shutdown, open calls get this long before connections are cut' },
 ];
 
 function parseNonNegativeInt(flag: string) {
   return (value: string): number => {
-    if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`${flag} must be a whole number ≥ 0, got ${JSON.stringify(value)}`);
+    if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`${flag}: expected a whole number ≥ 0, got ${JSON.stringify(value)}`);
     return Number(value);
   };
 }
@@ -80,6 +104,32 @@ function parseListen(value: string): string {
   return value;
 }
 
+function parseLogLevel(value: string): string {
+  if (!(LOG_LEVELS as readonly string[]).includes(value)) throw new InvalidArgumentError(`must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+/** The name in `names` closest to `name` (edit distance), when it is close enough to be a typo. */
+export function closest(name: string, names: Iterable<string>): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const n of names) {
+    const d = editDistance(name, n);
+    if (d < bestDistance) [best, bestDistance] = [n, d];
+  }
+  return best !== undefined && bestDistance <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
 /** The option name of a spec, e.g. "lease-ttl-ms" (also its config-file key). */
 function optionName(s: Spec): string {
   return s.flag.split(' ')[0]!.replace(/^--/, '');
@@ -89,6 +139,7 @@ function optionName(s: Spec): string {
 function parserOf(s: Spec): ((v: string) => string | number) | undefined {
   if (s.key === 'httpListen') return (v) => (v === '' ? v : parseListen(v));
   if (s.key === 'listen') return parseListen;
+  if (s.key === 'logLevel') return parseLogLevel;
   if (typeof DEFAULT_CONFIG[s.key] === 'number') return parseNonNegativeInt(`--${optionName(s)}`);
   return undefined;
 }
@@ -107,7 +158,10 @@ function readConfigFile(file: string): Partial<Record<keyof Config, string | num
   const out: Partial<Record<keyof Config, string | number | boolean>> = {};
   for (const [name, raw] of Object.entries(doc as Record<string, unknown>)) {
     const spec = byName.get(name);
-    if (!spec) throw new ConfigError(`config file ${file}: unknown option "${name}" (options are the flag names: ${[...byName.keys()].join(', ')})`);
+    if (!spec) {
+      const near = closest(name, byName.keys());
+      throw new ConfigError(`config file ${file}: unknown option "${name}"${near ? `; did you mean "${near}"?` : ' (keys are the flag names without dashes, see --help)'}`);
+    }
     if (typeof DEFAULT_CONFIG[spec.key] === 'boolean') {
       if (raw !== true && raw !== false) throw new ConfigError(`config file ${file}: "${name}" must be true or false`);
       (out as Record<string, unknown>)[spec.key] = raw;
@@ -168,14 +222,20 @@ export function parseConfig(argv: string[], opts: { output?: { writeOut(s: strin
     .description('NameServer for a distributed message queue (gRPC: BrokerRegistry, RouteQuery, Admin).\n' +
       'Precedence: flag > environment variable > config file > default.')
     .version(SERVER_VERSION)
-    .showHelpAfterError()
+    // A usage error is one line and a hint, not the whole help (main.ts exits 2).
+    .showHelpAfterError('(see nameserver --help)')
+    .addHelpText('after', EXAMPLES)
     .exitOverride();
   if (opts.output) program.configureOutput(opts.output);
-  program.addOption(new Option('--config <file>', 'YAML or JSON file of options (keys are the flag names, e.g. "lease-ttl-ms: 30000")').env('NAMESERVER_CONFIG'));
+  program.addOption(new Option('--config <file>', 'YAML or JSON file of options (keys are the flag names, e.g. "lease-ttl-ms: 30000")').env('NAMESERVER_CONFIG').helpGroup('Configuration:'));
+  const groupOf = new Map(GROUPS.flatMap(([heading, keys]) => keys.map((k) => [k, heading] as const)));
   // Commander names values after the flag (--tls-cert → tlsCert); remember each option's name.
   const attribute = new Map<keyof Config, string>();
-  for (const s of SPECS) {
-    const o = new Option(s.flag, s.help).env(s.env).default(DEFAULT_CONFIG[s.key]);
+  // Added section by section, so --help shows the sections in GROUPS order.
+  const order = new Map(GROUPS.map(([heading], i) => [heading, i]));
+  const sorted = [...SPECS].sort((a, b) => (order.get(groupOf.get(a.key) ?? '') ?? 99) - (order.get(groupOf.get(b.key) ?? '') ?? 99));
+  for (const s of sorted) {
+    const o = new Option(s.flag, s.help).env(s.env).default(DEFAULT_CONFIG[s.key]).helpGroup(groupOf.get(s.key) ?? 'Other:');
     const parse = parserOf(s);
     if (parse) o.argParser(parse);
     program.addOption(o);
@@ -192,6 +252,24 @@ export function parseConfig(argv: string[], opts: { output?: { writeOut(s: strin
   }
   checkConsistency(config);
   return config;
+}
+
+/**
+ * NAMESERVER_* environment variables that no option reads (a typo silently ignored otherwise), each
+ * with the closest known name when there is one.
+ */
+export function unknownEnvironment(env: NodeJS.ProcessEnv = process.env): string[] {
+  // Read by tools around the server, not by an option (the health check, the CLI, the benchmarks).
+  const known = new Set(['NAMESERVER_CONFIG', ...SPECS.map((s) => s.env)]);
+  const elsewhere = /^NAMESERVER_(HEALTHCHECK_|ADMIN_TLS_|ADDR$|PY_)/;
+  return Object.keys(env)
+    .filter((k) => k.startsWith('NAMESERVER_') && !known.has(k) && !elsewhere.test(k))
+    .sort()
+    .map((k) => {
+      // Compared without the common prefix, which would make every name look close.
+      const near = closest(k.slice('NAMESERVER_'.length), [...known].map((n) => n.slice('NAMESERVER_'.length)));
+      return near ? `${k} (did you mean NAMESERVER_${near}?)` : k;
+    });
 }
 
 /** The options, for documentation (flag, environment variable, default, meaning). */

@@ -6,7 +6,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CommanderError } from 'commander';
 import { DEFAULT_CONFIG } from '../../src/server/config';
-import { ConfigError, parseConfig } from '../../src/server/options';
+import { ConfigError, closest, parseConfig, unknownEnvironment } from '../../src/server/options';
+
+// npm test sets the log level for the whole run; these tests read the environment themselves.
+delete process.env.NAMESERVER_LOG_LEVEL;
 
 const dir = mkdtempSync(path.join(tmpdir(), 'ns-opts-'));
 const file = (name: string, text: string) => {
@@ -71,5 +74,45 @@ describe('errors name the option', () => {
     fails(['--lease-ttl-ms', '500'], /--lease-ttl-ms \(500\)/, ConfigError);
     fails(['--tls-cert', '/x.pem'], /--tls-cert and --tls-key/, ConfigError);
     fails(['--tls-cert', '/nonexistent.pem', '--tls-key', '/nonexistent.key'], /cannot read \/nonexistent.pem \(--tls-cert\)/, ConfigError);
+  });
+});
+
+describe('operator help', () => {
+  test('a typo in a config-file key names the closest key', () => {
+    const f = file('typo.yaml', 'lease-ttl-msec: 1000\n');
+    assert.throws(() => parse('--config', f), (e: unknown) => e instanceof ConfigError && /unknown option "lease-ttl-msec"; did you mean "lease-ttl-ms"\?/.test(e.message));
+    const far = file('far.yaml', 'colour: blue\n');
+    assert.throws(() => parse('--config', far), (e: unknown) => e instanceof ConfigError && /unknown option "colour" \(keys are the flag names/.test(e.message));
+  });
+
+  test('unknown NAMESERVER_* variables are reported, with the closest known name; tools\' own variables are not', () => {
+    assert.deepEqual(unknownEnvironment({ NAMESERVER_LISTN: 'x', NAMESERVER_LISTEN: 'y', NAMESERVER_HEALTHCHECK_ADDRESS: 'z', NAMESERVER_ADDR: 'a', NAMESERVER_FROBNICATE: '1', PATH: '/bin' }), [
+      'NAMESERVER_FROBNICATE',
+      'NAMESERVER_LISTN (did you mean NAMESERVER_LISTEN?)',
+    ]);
+    assert.equal(closest('--max-stream', ['max-streams', 'listen']), 'max-streams');
+  });
+
+  test('--log-level takes a pino level, from the flag or NAMESERVER_LOG_LEVEL', () => {
+    assert.equal(parse('--log-level', 'debug').logLevel, 'debug');
+    process.env.NAMESERVER_LOG_LEVEL = 'error';
+    try {
+      assert.equal(parse().logLevel, 'error');
+    } finally {
+      delete process.env.NAMESERVER_LOG_LEVEL;
+    }
+    assert.throws(() => parse('--log-level', 'loud'), CommanderError);
+  });
+
+  test('--help groups the options in sections and ends with examples', () => {
+    let help = '';
+    try {
+      parseConfig(['node', 'nameserver', '--help'], { output: { writeOut: (s) => (help += s), writeErr: () => undefined } });
+    } catch (err) {
+      assert.ok(err instanceof CommanderError && err.exitCode === 0);
+    }
+    const headings = help.split('\n').filter((l) => /^[A-Z][\w ()-]*:$/.test(l));
+    assert.deepEqual(headings, ['Options:', 'Configuration:', 'Listening:', 'TLS and authentication:', 'Liveness:', 'Limits:', 'Push (WatchRoutes):', 'Operations:', 'Console:', 'Examples:']);
+    assert.match(help, /^  nameserver --listen 0\.0\.0\.0:9876 /m);
   });
 });
