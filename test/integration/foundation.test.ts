@@ -445,15 +445,28 @@ test('the README configuration table is the one --help describes (flag, environm
   assert.deepEqual(actual, expected, `README.md's configuration table is stale; its rows should be:\n${expected.join('\n')}\n`);
 });
 
-test('a bad value exits non-zero with a message naming the option', async () => {
+test('a bad flag or value exits 2 with one line naming it and a hint, not the whole help', async () => {
   for (const [args, env, option] of [
     [['--listen', 'nope'], {}, '--listen'],
     [['--lease-ttl-ms', '-5'], {}, '--lease-ttl-ms'],
     [[], { NAMESERVER_WARMUP_MS: 'soon' }, 'NAMESERVER_WARMUP_MS'],
+    [['--no-such-flag'], {}, '--no-such-flag'],
+    [['--min-lease-ttl-ms', '9000', '--lease-ttl-ms', '5000'], {}, '--lease-ttl-ms'],
   ] as Array<[string[], NodeJS.ProcessEnv, string]>) {
     const { code, stderr, stdout } = await runMain(args, env);
-    assert.notEqual(code, 0, `${args.join(' ')} ${JSON.stringify(env)} must fail`);
-    assert.ok(stderr.includes(option), `the error names ${option}: ${stderr}`);
+    assert.equal(code, 2, `${args.join(' ')} ${JSON.stringify(env)} must fail with exit 2: ${stderr}`);
+    const lines = stderr.trim().split('\n');
+    assert.equal(lines.length, 2, `one error line and the hint: ${stderr}`);
+    assert.ok(lines[0]!.startsWith('error: ') && lines[0]!.includes(option), `the error names ${option}: ${stderr}`);
+    assert.equal(lines[1], '(see nameserver --help)');
     assert.equal(stdout, '', 'nothing was started');
   }
+});
+
+test('a port already in use is said in words, exit 1', async (t) => {
+  const s = await startServer();
+  t.after(() => s.stop());
+  const { code, stderr } = await runMain(['--listen', s.address, '--warmup-ms', '0'], { NAMESERVER_LOG_LEVEL: 'silent' });
+  assert.equal(code, 1);
+  assert.equal(stderr.trim(), `error: ${s.address} is already in use (another NameServer or program listens there); stop it or choose another address with --listen`);
 });
