@@ -7,6 +7,7 @@ package testserver
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +19,11 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	pb "github.com/mq-nameserver/mq-nameserver/sdk/go/nameserverv1"
 )
 
 // Root is the repository root (where package.json and src/main.ts are).
@@ -140,4 +146,44 @@ func (s *Server) Stop() {
 			<-s.exited
 		}
 	})
+}
+
+// WaitRoute follows topic on the NameServer at address (a WatchRoutes stream of its own) until
+// pred holds for the route it has (nil: no route), checked once the subscription is answered and
+// after every message; it fails when ctx ends first.
+func WaitRoute(ctx context.Context, address, topic string, pred func(*pb.Route) bool) error {
+	conn, err := grpc.NewClient(address, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stream, err := pb.NewRouteQueryClient(conn).WatchRoutes(ctx)
+	if err != nil {
+		return err
+	}
+	if err := stream.Send(&pb.WatchRoutesRequest{Subscribe: []*pb.TopicSubscription{{Topic: topic}}}); err != nil {
+		return err
+	}
+	var route *pb.Route
+	synced := false
+	for {
+		m, err := stream.Recv()
+		if err != nil {
+			return fmt.Errorf("waiting for the route of %s on %s: %w", topic, address, err)
+		}
+		for _, ev := range m.GetEvents() {
+			switch ev.GetType() {
+			case pb.RouteEventType_ROUTE_EVENT_TYPE_UPDATED:
+				route = ev.GetRoute()
+			case pb.RouteEventType_ROUTE_EVENT_TYPE_REMOVED:
+				route = nil
+			}
+		}
+		synced = synced || m.GetProgress() != nil
+		if synced && pred(route) {
+			return nil
+		}
+	}
 }
