@@ -144,7 +144,8 @@ func (s *session) run() {
 			s.phase = PhaseConnecting
 		}
 		s.a.mu.Unlock()
-		if err != nil && !s.a.isStopped() {
+		// A halted session was closed on purpose (the agent left, or dropped the address and says so).
+		if err != nil && !halted && !s.a.isStopped() {
 			address := s.address
 			s.a.notify(func(o *Options) {
 				if o.OnDisconnected != nil {
