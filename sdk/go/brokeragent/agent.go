@@ -173,6 +173,11 @@ type Options struct {
 	// OnReported is called when a positions or instances report was acknowledged ("positions" or
 	// "instances").
 	OnReported func(address, kind string)
+	// OnDelta is called when a delta was sent to a NameServer (after a change, or an applied command).
+	OnDelta func(address string, delta *pb.ReportDeltaRequest)
+	// OnCommandResult is called when a command's result was sent (always after the change it made was
+	// reported: OnDelta, or a full registration for a permission change).
+	OnCommandResult func(address string, result *pb.CommandResult)
 	// OnWarning is called for what went wrong and the agent works around (a provider failed, a name
 	// did not resolve, an unregister failed...).
 	OnWarning func(err error)

@@ -278,15 +278,22 @@ func (s *session) sendDeltaLocked(c *change) {
 		return
 	}
 	h := s.a.state.header
-	s.writeLocked(kindDelta, &pb.ConnectRequest{Body: &pb.ConnectRequest_Delta{Delta: &pb.ReportDeltaRequest{
+	delta := &pb.ReportDeltaRequest{
 		Cluster: h.cluster, BrokerName: h.brokerName, BrokerId: h.brokerID,
 		BaseCounter:  c.baseCounter,
 		DataVersion:  &pb.DataVersion{Epoch: s.a.state.epoch, Counter: c.counter},
 		UpsertTopics: c.upsertTopics, DeleteTopics: c.deleteTopics,
 		UpsertGroups: c.upsertGroups, DeleteGroups: c.deleteGroups,
-	}}})
+	}
+	s.writeLocked(kindDelta, &pb.ConnectRequest{Body: &pb.ConnectRequest_Delta{Delta: delta}})
 	s.held = c.counter
 	s.stats.DeltasSent++
+	address := s.address
+	s.a.notify(func(o *Options) {
+		if o.OnDelta != nil {
+			o.OnDelta(address, delta)
+		}
+	})
 }
 
 // sendHeartbeatLocked sends a keep-alive carrying the version this NameServer should hold; its Ack
@@ -334,6 +341,12 @@ func (s *session) sendCommandResultLocked(r *pb.CommandResult) bool {
 	}
 	s.writeLocked(kindCommandResult, &pb.ConnectRequest{Body: &pb.ConnectRequest_CommandResult{CommandResult: r}})
 	s.stats.CommandResultsSent++
+	address := s.address
+	s.a.notify(func(o *Options) {
+		if o.OnCommandResult != nil {
+			o.OnCommandResult(address, r)
+		}
+	})
 	return true
 }
 

@@ -1,0 +1,50 @@
+/**
+ * The Go SDK (sdk/go) inside `npm test`: `go vet ./...` and `go test ./...` of the module, which runs
+ * its unit and integration tests, its runnable examples, and the SDK conformance suite played by the
+ * Go SDK (sdk/go/internal/conformance, the scenarios of test/conformance/scenarios), each against
+ * NameServer processes the Go tests start on loopback. Offline: GOPROXY=off and GOFLAGS=-mod=readonly
+ * (scripts/install-test-tools.sh, the pretest, downloaded what go.sum pins), GOTOOLCHAIN=local. A
+ * missing Go fails here with where to get it. The conformance numbers the Go runner measured are
+ * printed as diagnostics.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { goBinary } from '../interop/toolchain';
+import { ROOT } from '../helpers/tools';
+
+const MODULE = path.join(ROOT, 'sdk', 'go');
+const ENV = { ...process.env, GOPROXY: 'off', GOFLAGS: '-mod=readonly', GOTOOLCHAIN: 'local', GOWORK: 'off' };
+
+/** Run go with args in the module; resolves with the exit code and the combined output. */
+function go(args: string[]): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(goBinary(), args, { cwd: MODULE, env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) => resolve({ code, output }));
+  });
+}
+
+test('Go SDK: go vet ./... is clean', async () => {
+  const { code, output } = await go(['vet', './...']);
+  assert.equal(code, 0, `go vet failed:\n${output}`);
+});
+
+test('Go SDK: go test ./... (unit, integration against real NameServers, examples, conformance)', async (t) => {
+  const { code, output } = await go(['test', '-count=1', '-v', './...']);
+  const lines = output.split('\n');
+  for (const l of lines) {
+    const m = /conformance (\S+): (.*)$/.exec(l);
+    if (m) t.diagnostic(`Go conformance ${m[1]}: ${m[2]}`);
+  }
+  const passed = lines.filter((l) => /^\s*--- PASS/.test(l)).length;
+  const failed = lines.filter((l) => /^\s*--- FAIL/.test(l));
+  t.diagnostic(`go test: ${passed} passed, ${failed.length} failed`);
+  assert.equal(code, 0, `go test failed:\n${failed.join('\n')}\n${output.slice(-20_000)}`);
+  assert.ok(lines.some((l) => /--- PASS: TestConformance\b/.test(l)), 'the conformance suite did not run');
+  assert.ok(lines.some((l) => /--- PASS: Example/.test(l)), 'no runnable example ran');
+});
