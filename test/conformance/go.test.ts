@@ -17,10 +17,10 @@ import { ROOT } from '../helpers/tools';
 const MODULE = path.join(ROOT, 'sdk', 'go');
 const ENV = { ...process.env, GOPROXY: 'off', GOFLAGS: '-mod=readonly', GOTOOLCHAIN: 'local', GOWORK: 'off' };
 
-/** Run go with args in the module; resolves with the exit code and the combined output. */
-function go(args: string[]): Promise<{ code: number | null; output: string }> {
+/** Run go (or another program) with args in a directory; resolves with the exit code and the combined output. */
+function go(args: string[], cwd = MODULE, program = goBinary()): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(goBinary(), args, { cwd: MODULE, env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(program, args, { cwd, env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
@@ -29,9 +29,14 @@ function go(args: string[]): Promise<{ code: number | null; output: string }> {
   });
 }
 
-test('Go SDK: go vet ./... is clean', async () => {
-  const { code, output } = await go(['vet', './...']);
-  assert.equal(code, 0, `go vet failed:\n${output}`);
+test('Go SDK and examples: go vet ./... is clean, gofmt finds nothing to change', async () => {
+  for (const dir of [MODULE, path.join(ROOT, 'examples', 'go')]) {
+    const { code, output } = await go(['vet', './...'], dir);
+    assert.equal(code, 0, `go vet in ${path.relative(ROOT, dir)} failed:\n${output}`);
+  }
+  const gofmt = await go(['-l', 'sdk/go', 'examples/go'], ROOT, path.join(path.dirname(goBinary()), 'gofmt'));
+  assert.equal(gofmt.code, 0, gofmt.output);
+  assert.equal(gofmt.output.trim(), '', `not gofmt-formatted (run gofmt -w):\n${gofmt.output}`);
 });
 
 test('Go SDK: go test ./... (unit, integration against real NameServers, examples, conformance)', async (t) => {

@@ -69,15 +69,19 @@ func main() {
 			emit("registered", map[string]any{"nameserver": ns, "session_id": info.SessionID, "server_id": info.ServerID,
 				"grace_ms": info.Grace.Milliseconds(), "broker_name": *brokerName, "epoch": agent.Epoch(), "counter": agent.Counter()})
 		},
-		OnCommand: func(c *pb.Command) { emit("command", map[string]any{"command_id": c.GetCommandId(), "action": action(c)}) },
+		OnCommand: func(c *pb.Command) {
+			emit("command", map[string]any{"command_id": c.GetCommandId(), "action": action(c)})
+		},
 		OnDelta: func(ns string, d *pb.ReportDeltaRequest) {
 			emit("delta", map[string]any{"nameserver": ns, "counter": d.GetDataVersion().GetCounter(), "delete_topics": d.GetDeleteTopics()})
 		},
 		OnCommandResult: func(ns string, r *pb.CommandResult) {
 			emit("command_result", map[string]any{"nameserver": ns, "command_id": r.GetCommandId(), "outcome": r.GetOutcome().String(), "message": r.GetMessage()})
 		},
-		OnDisconnected: func(ns string, err error) { emit("disconnected", map[string]any{"nameserver": ns, "details": err.Error()}) },
-		OnWarning:      func(err error) { emit("warning", map[string]any{"details": err.Error()}) },
+		OnDisconnected: func(ns string, err error) {
+			emit("disconnected", map[string]any{"nameserver": ns, "details": err.Error()})
+		},
+		OnWarning: func(err error) { emit("warning", map[string]any{"details": err.Error()}) },
 	})
 	if err != nil {
 		log.Fatal(err)

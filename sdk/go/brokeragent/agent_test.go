@@ -36,7 +36,9 @@ type events struct {
 	wake       chan struct{}
 }
 
-func newEvents() *events { return &events{registered: map[string][]string{}, wake: make(chan struct{})} }
+func newEvents() *events {
+	return &events{registered: map[string][]string{}, wake: make(chan struct{})}
+}
 
 func (e *events) changed() {
 	close(e.wake)
