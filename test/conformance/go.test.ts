@@ -51,5 +51,7 @@ test('Go SDK: go test ./... (unit, integration against real NameServers, example
   t.diagnostic(`go test: ${passed} passed, ${failed.length} failed`);
   assert.equal(code, 0, `go test failed:\n${failed.join('\n')}\n${output.slice(-20_000)}`);
   assert.ok(lines.some((l) => /--- PASS: TestConformance\b/.test(l)), 'the conformance suite did not run');
+  // Like test/unit/no-skips.test.ts for node:test: the Go suite never passes by skipping.
+  assert.deepEqual(lines.filter((l) => /--- SKIP/.test(l)), [], 'a Go test skipped');
   assert.ok(lines.some((l) => /--- PASS: Example/.test(l)), 'no runnable example ran');
 });
