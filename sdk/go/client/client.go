@@ -5,6 +5,12 @@
 // that did not change: replicas derive versions from content, so the same routes have the same
 // versions everywhere.
 //
+// A replica that is warming up (started recently, may not have heard from every broker) answers with
+// routes flagged may_be_incomplete. The client prefers warm replicas: GetRoute asks the others and
+// keeps a warming answer only when no warm replica answers; the watch stream moves on from a warming
+// replica unless every other replica is warming or unreachable. Route changes say whether the route
+// may be incomplete, and a flagged route is delivered again, unflagged, once its replica is warm.
+//
 // It is the Go twin of the TypeScript NameServerClient (src/client): same behaviour, same names where
 // Go allows (GetRoute, Watch, Cached, Address, Stats, Close).
 package client
@@ -69,6 +75,10 @@ type RouteChange struct {
 	Topic string
 	// Route is the new route; nil means removed. Treat it as read-only: it is the cached value.
 	Route *pb.Route
+	// MayBeIncomplete is true when a warming replica sent the route (no warm replica was reachable):
+	// it may lack replica sets. The same route comes again with false once that replica is warm, or
+	// after a later change.
+	MayBeIncomplete bool
 }
 
 // Listener receives the route changes of watched topics. Listeners and the On* callbacks of Options
@@ -86,6 +96,8 @@ type Stats struct {
 	RouteEvents uint64
 	// RouteEventBytes is the encoded size of the route events received.
 	RouteEventBytes uint64
+	// WarmingSkipped counts watch streams left for another replica because this one was warming up.
+	WarmingSkipped uint64
 }
 
 // retryOn are the status codes after which GetRoute asks the next replica.
@@ -107,6 +119,8 @@ type NameServerClient struct {
 	next          int
 	conns         map[string]*grpc.ClientConn
 	cache         map[string]*pb.Route
+	incomplete    map[string]bool // cached topics whose route came flagged may_be_incomplete, unconfirmed
+	searching     int             // attempts since the watch stream last settled on a replica
 	watchers      map[string]map[*Watch]struct{}
 	stream        pb.RouteQuery_WatchRoutesClient
 	streamAddress string
@@ -141,6 +155,7 @@ func New(opts Options) (*NameServerClient, error) {
 		backoff:      backoff.New(opts.Backoff),
 		conns:        map[string]*grpc.ClientConn{},
 		cache:        map[string]*pb.Route{},
+		incomplete:   map[string]bool{},
 		watchers:     map[string]map[*Watch]struct{}{},
 		events:       queue.New[func()](),
 		dispatchDone: make(chan struct{}),
@@ -170,10 +185,12 @@ func (c *NameServerClient) Stats() Stats {
 	return c.stats
 }
 
-// GetRoute returns the route of a topic: from the cache when the topic is watched and known,
-// otherwise by GetRoute, trying the replicas in turn while they answer UNAVAILABLE (down, or warming
-// up) or another transient status. NOT_FOUND, INVALID_ARGUMENT and the like are returned as gRPC
-// status errors (status.Code(err) tells which).
+// GetRoute returns the route of a topic: from the cache when the topic is watched and known (and not
+// flagged as possibly incomplete), otherwise by GetRoute, trying the replicas in turn while they
+// answer UNAVAILABLE (down, or warming up), another transient status, or a route flagged
+// may_be_incomplete (warming up): the first warm replica's answer wins (a route, or NOT_FOUND), and a
+// warming replica's route is returned only when no warm replica answers. NOT_FOUND, INVALID_ARGUMENT
+// and the like are returned as gRPC status errors (status.Code(err) tells which).
 func (c *NameServerClient) GetRoute(ctx context.Context, topic string) (*pb.Route, error) {
 	c.mu.Lock()
 	if c.closed {
@@ -181,7 +198,7 @@ func (c *NameServerClient) GetRoute(ctx context.Context, topic string) (*pb.Rout
 		return nil, errors.New("client: closed")
 	}
 	if _, watched := c.watchers[topic]; watched {
-		if r := c.cache[topic]; r != nil {
+		if r := c.cache[topic]; r != nil && !c.incomplete[topic] {
 			c.mu.Unlock()
 			return r, nil
 		}
@@ -195,24 +212,35 @@ func (c *NameServerClient) GetRoute(ctx context.Context, topic string) (*pb.Rout
 	start := c.next
 	c.mu.Unlock()
 	var last error
+	var warming *pb.Route
 	for i := range addresses {
 		address := addresses[(start+i)%len(addresses)]
-		route, err := c.getRouteFrom(ctx, address, topic)
+		res, err := c.getRouteFrom(ctx, address, topic)
 		if err == nil {
-			return route, nil
+			if !res.GetMayBeIncomplete() {
+				return res.GetRoute(), nil
+			}
+			if warming == nil {
+				warming = res.GetRoute() // keep looking for a warm replica
+			}
+			continue
 		}
 		last = err
 		if ctx.Err() != nil {
 			return nil, err
 		}
+		// Anything else (NOT_FOUND...) is a warm replica's answer, and a warm answer wins.
 		if !retryOn[status.Code(err)] {
 			return nil, err
 		}
 	}
+	if warming != nil {
+		return warming, nil
+	}
 	return nil, last
 }
 
-func (c *NameServerClient) getRouteFrom(ctx context.Context, address, topic string) (*pb.Route, error) {
+func (c *NameServerClient) getRouteFrom(ctx context.Context, address, topic string) (*pb.GetRouteResponse, error) {
 	conn, err := c.conn(address)
 	if err != nil {
 		return nil, err
@@ -226,7 +254,7 @@ func (c *NameServerClient) getRouteFrom(ctx context.Context, address, topic stri
 	if res.GetRoute() == nil {
 		return nil, status.Errorf(codes.Internal, "%s: empty GetRoute answer", address)
 	}
-	return res.GetRoute(), nil
+	return res, nil
 }
 
 // Watch follows topics. The listener gets every later change, and the current route of topics
@@ -257,7 +285,7 @@ func (c *NameServerClient) Watch(topics []string, listener Listener) *Watch {
 		}
 		set[w] = struct{}{}
 		if r := c.cache[t]; r != nil {
-			change := RouteChange{Topic: t, Route: r}
+			change := RouteChange{Topic: t, Route: r, MayBeIncomplete: c.incomplete[t]}
 			c.post(func() { w.deliver(change) })
 		}
 	}
@@ -327,6 +355,7 @@ func (w *Watch) Close() {
 		if len(set) == 0 {
 			delete(c.watchers, t)
 			delete(c.cache, t)
+			delete(c.incomplete, t)
 			dropped = append(dropped, t)
 		}
 	}
@@ -453,15 +482,23 @@ func (c *NameServerClient) run() {
 		}
 		address := c.addresses[c.next%len(c.addresses)]
 		c.mu.Unlock()
-		err := c.follow(address)
+		greeted, skipped, err := c.follow(address)
 		if c.ctx.Err() != nil {
 			return
 		}
 		c.mu.Lock()
 		c.stream = nil
 		c.streamAddress = ""
-		c.stats.Failovers++
 		c.next++
+		if skipped {
+			// Warming up, and another replica may be warm: try the next one now.
+			c.mu.Unlock()
+			continue
+		}
+		if !greeted {
+			c.searching++
+		}
+		c.stats.Failovers++
 		if f := c.opts.OnDisconnected; f != nil {
 			c.post(func() { f(address, err) })
 		}
@@ -483,18 +520,22 @@ func (c *NameServerClient) sleep(d time.Duration) bool {
 	}
 }
 
+// errWarmingSkipped ends a stream the client leaves because its replica is warming up.
+var errWarmingSkipped = errors.New("the replica is warming up; another one may be warm")
+
 // follow opens a watch stream to address, subscribes every watched topic with the versions held,
-// and applies what arrives until the stream ends; it returns why it ended.
-func (c *NameServerClient) follow(address string) error {
+// and applies what arrives until the stream ends; it returns whether the stream got as far as its
+// first progress message, whether the client left it for a warm replica, and why it ended.
+func (c *NameServerClient) follow(address string) (greeted, skipped bool, err error) {
 	conn, err := c.conn(address)
 	if err != nil {
-		return err
+		return false, false, err
 	}
 	ctx, cancel := context.WithCancel(c.outgoing(c.ctx))
 	defer cancel()
 	stream, err := pb.NewRouteQueryClient(conn).WatchRoutes(ctx)
 	if err != nil {
-		return err
+		return false, false, err
 	}
 	c.sendMu.Lock()
 	c.mu.Lock()
@@ -509,7 +550,9 @@ func (c *NameServerClient) follow(address string) error {
 	_ = stream.Send(req) // a failure shows in Recv
 	c.sendMu.Unlock()
 
-	greeted := false
+	// Events that come before the first progress message wait for it: it says whether the replica is
+	// warming up, and then the client may prefer another replica and drop them.
+	var early []*pb.RouteEvent
 	for {
 		m, err := stream.Recv()
 		if err != nil {
@@ -519,21 +562,63 @@ func (c *NameServerClient) follow(address string) error {
 			}
 			c.mu.Unlock()
 			if errors.Is(err, io.EOF) {
-				return errors.New("watch stream ended by the server")
+				return greeted, false, errors.New("watch stream ended by the server")
 			}
-			return err
+			return greeted, false, err
 		}
-		c.apply(m.GetEvents())
-		if m.GetProgress() != nil && !greeted {
-			greeted = true
-			serverID := m.GetProgress().GetServerId()
-			c.backoff.Reset()
-			c.mu.Lock()
-			c.streamAddress = address
-			if f := c.opts.OnConnected; f != nil {
-				c.post(func() { f(address, serverID) })
+		if greeted {
+			c.apply(m.GetEvents())
+			if p := m.GetProgress(); p != nil {
+				c.confirm(p.GetWarmingUp())
+			}
+			continue
+		}
+		early = append(early, m.GetEvents()...)
+		p := m.GetProgress()
+		if p == nil {
+			continue
+		}
+		c.mu.Lock()
+		if p.GetWarmingUp() && c.searching < len(c.addresses)-1 {
+			c.searching++
+			c.stats.WarmingSkipped++
+			if c.stream == stream {
+				c.stream = nil
 			}
 			c.mu.Unlock()
+			return false, true, errWarmingSkipped
+		}
+		greeted = true
+		c.searching = 0
+		c.streamAddress = address
+		serverID := p.GetServerId()
+		if f := c.opts.OnConnected; f != nil {
+			c.post(func() { f(address, serverID) })
+		}
+		c.mu.Unlock()
+		c.backoff.Reset()
+		c.apply(early)
+		early = nil
+		c.confirm(p.GetWarmingUp())
+	}
+}
+
+// confirm: a progress message from a warm replica confirms the flagged routes it sent before it.
+func (c *NameServerClient) confirm(warmingUp bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if warmingUp || len(c.incomplete) == 0 {
+		return
+	}
+	for topic := range c.incomplete {
+		delete(c.incomplete, topic)
+		route := c.cache[topic]
+		if route == nil {
+			continue
+		}
+		change := RouteChange{Topic: topic, Route: route}
+		for w := range c.watchers[topic] {
+			c.post(func() { w.deliver(change) })
 		}
 	}
 }
@@ -568,7 +653,13 @@ func (c *NameServerClient) apply(events []*pb.RouteEvent) {
 		} else {
 			delete(c.cache, topic)
 		}
-		change := RouteChange{Topic: topic, Route: route}
+		incomplete := route != nil && ev.GetMayBeIncomplete()
+		if incomplete {
+			c.incomplete[topic] = true
+		} else {
+			delete(c.incomplete, topic)
+		}
+		change := RouteChange{Topic: topic, Route: route, MayBeIncomplete: incomplete}
 		for w := range set {
 			c.post(func() { w.deliver(change) })
 		}

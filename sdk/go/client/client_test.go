@@ -259,3 +259,63 @@ func TestCloseIsIdempotentAndEndsWatches(t *testing.T) {
 	// A watch on a closed client is inert (no goroutine starts: TestMain's leak check would see it).
 	ns2.Watch([]string{"x"}, func(client.RouteChange) {}).Close()
 }
+
+func TestAWarmingReplicasRoutesAreFlaggedThenConfirmed(t *testing.T) {
+	// Warm-up ends 3 s after start: long enough to register and watch, short enough to wait for.
+	warming, err := testserver.Start("--warmup-ms", "3000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer warming.Stop()
+	startAgent(t, warming.Address, "broker-warm", brokeragent.Topic("wf"))
+
+	// Only the warming replica: its answer is taken, flagged.
+	alone, err := client.New(client.Options{Nameservers: []string{warming.Address}, Backoff: fast})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer alone.Close()
+	rec := newRecorder()
+	w := alone.Watch([]string{"wf"}, rec.listen)
+	defer w.Close()
+	rec.until(t, "the flagged route", func(cs []client.RouteChange) bool { return len(cs) >= 1 })
+	rec.mu.Lock()
+	first := rec.changes[0]
+	rec.mu.Unlock()
+	if first.Route == nil || !first.MayBeIncomplete {
+		t.Fatalf("a warming replica's route: %+v", first)
+	}
+	// When the replica is warm, the same route comes again, confirmed.
+	rec.until(t, "the confirmation after warm-up", func(cs []client.RouteChange) bool {
+		c, _ := last(cs, "wf")
+		return !c.MayBeIncomplete && c.Route.GetVersion() == first.Route.GetVersion()
+	})
+}
+
+func TestTheWatchLeavesAWarmingReplicaForAWarmOne(t *testing.T) {
+	warming, err := testserver.Start("--warmup-ms", "600000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer warming.Stop()
+	connected := make(chan string, 4)
+	ns, err := client.New(client.Options{Nameservers: []string{warming.Address, nameserver}, Backoff: fast,
+		OnConnected: func(a, _ string) { connected <- a }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Close()
+	rec := newRecorder()
+	w := ns.Watch([]string{"orders"}, rec.listen)
+	defer w.Close()
+	if a := <-connected; a != nameserver {
+		t.Fatalf("settled on %s, the warming replica", a)
+	}
+	rec.until(t, "the route from the warm replica", func(cs []client.RouteChange) bool {
+		c, ok := last(cs, "orders")
+		return ok && c.Route != nil && !c.MayBeIncomplete
+	})
+	if st := ns.Stats(); st.WarmingSkipped != 1 || st.Failovers != 0 {
+		t.Fatalf("stats: %+v", st)
+	}
+}
