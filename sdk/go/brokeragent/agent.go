@@ -39,10 +39,14 @@ import (
 
 // Defaults of the intervals and deadlines in Options.
 const (
-	DefaultReportInterval    = 5 * time.Second
+	// DefaultReportInterval is the interval of positions and instances reports.
+	DefaultReportInterval = 5 * time.Second
+	// DefaultHeartbeatInterval is the interval of heartbeats on each session.
 	DefaultHeartbeatInterval = 10 * time.Second
-	DefaultResolveInterval   = 30 * time.Second
-	DefaultStopTimeout       = 3 * time.Second
+	// DefaultResolveInterval is the interval of DNS re-resolution of the NameServer names.
+	DefaultResolveInterval = 30 * time.Second
+	// DefaultStopTimeout is the deadline of each UnregisterBroker call made by Stop.
+	DefaultStopTimeout = 3 * time.Second
 )
 
 // CommandReply is what a broker answers to one command.
