@@ -5,7 +5,6 @@ go 1.26.0
 require (
 	github.com/mq-nameserver/mq-nameserver/sdk/go v0.0.0
 	google.golang.org/grpc v1.85.0
-	google.golang.org/protobuf v1.36.12
 )
 
 require (
@@ -13,6 +12,7 @@ require (
 	golang.org/x/sys v0.48.0 // indirect
 	golang.org/x/text v0.42.0 // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20260817212433-ac3dfec99bb1 // indirect
+	google.golang.org/protobuf v1.36.12 // indirect
 )
 
 // The SDK lives in this repository; build against the checked-out copy.
