@@ -78,6 +78,8 @@ class SessionInfo:
 
     session_id: str
     server_id: str
+    grace_ms: int
+    """How long the NameServer keeps this broker's routes after the stream ends."""
 
 
 class CommandHandler:
@@ -161,7 +163,8 @@ class BrokerAgent:
     :param on_registered: ``(address, SessionInfo)``: a session's registration was accepted (again after
         every reconnect). :param on_disconnected: ``(address, error)``: a session's stream ended or
         failed (it reconnects), or the address was dropped. :param on_command: a command arrived (before
-        the handler runs). :param on_resync: ``(address, reason)``: the NameServer asked for a full
+        the handler runs). :param on_command_result: ``(address, CommandResult)``: a command's result was sent
+        back on the session it came from (after the change was reported everywhere). :param on_resync: ``(address, reason)``: the NameServer asked for a full
         re-register. :param on_rejected: ``(address, error)``: a registration was refused. :param
         on_reported: ``(address, "positions" | "instances")``: a report was acknowledged. :param
         on_warning: something went wrong that the agent works around.
@@ -198,6 +201,7 @@ class BrokerAgent:
         on_registered: Callable[[str, SessionInfo], None] | None = None,
         on_disconnected: Callable[[str, BaseException], None] | None = None,
         on_command: Callable[[br.Command], None] | None = None,
+        on_command_result: Callable[[str, br.CommandResult], None] | None = None,
         on_resync: Callable[[str, str], None] | None = None,
         on_rejected: Callable[[str, str], None] | None = None,
         on_reported: Callable[[str, ReportKind], None] | None = None,
@@ -234,6 +238,7 @@ class BrokerAgent:
         self.on_registered = on_registered
         self.on_disconnected = on_disconnected
         self.on_command = on_command
+        self.on_command_result = on_command_result
         self.on_resync = on_resync
         self.on_rejected = on_rejected
         self.on_reported = on_reported
@@ -510,7 +515,11 @@ class BrokerAgent:
             except Exception as err:  # noqa: BLE001
                 # The broker accepted something the agent cannot report (e.g. an unknown permission).
                 reply = CommandReply(c.COMMAND_OUTCOME_FAILED, f"applied by the broker but not reportable: {err}")
-        source.send_command_result(br.CommandResult(command_id=cmd.command_id, outcome=reply.outcome, message=reply.message))
+        result = br.CommandResult(command_id=cmd.command_id, outcome=reply.outcome, message=reply.message)
+        if source.send_command_result(result):
+            self._call(self.on_command_result, source.address, result)
+        else:
+            self._warn(RuntimeError(f"{source.address}: the session closed before the result of command {cmd.command_id} could be sent"))
 
     async def _call_handler(self, cmd: br.Command) -> CommandReply:
         """Run the broker's handler for a command; never raises."""
@@ -609,7 +618,7 @@ class _Host:
 
     def accepted(self, s: Session, info: br.SessionAccepted) -> None:
         a = self._agent
-        a._call(a.on_registered, s.address, SessionInfo(info.session_id, info.server_id))  # noqa: SLF001
+        a._call(a.on_registered, s.address, SessionInfo(info.session_id, info.server_id, info.grace_ms))  # noqa: SLF001
         # A replica that just (re)joined should not wait a whole interval for positions and instances.
         a._spawn(a._report([s]))  # noqa: SLF001
 
