@@ -19,6 +19,9 @@
 #                                   build cache (sdk/go, examples/go: the interop test builds the
 #                                   Go broker offline, GOPROXY=off)
 #   /usr/bin/chromium               Debian's chromium (console end-to-end tests; needs root for apt)
+#   .tools/rocketmq/lib/            RocketMQ broker, client and mqadmin jars from Maven Central, pinned in
+#                                   test/rocketmq/pom.xml (the remoting door's tests against the real thing);
+#                                   Java 17 and Maven from Debian (apt, as root) when missing
 #
 # A tool that cannot be installed stops this script with the command that failed; the tests that
 # need it then fail too (they never skip).
@@ -98,7 +101,23 @@ while IFS= read -r mod; do
   fi
 done < <(find "$root/sdk" "$root/examples" -name go.mod -not -path '*/node_modules/*' 2>/dev/null | sort)
 
+# RocketMQ's jars (broker, Java client, mqadmin) for the remoting door's tests, with Java 17 and Maven.
+rocketmq_pom="$root/test/rocketmq/pom.xml"
+want="$(sha256sum "$rocketmq_pom" | cut -c1-64)"
+if [[ ! -d "$tools/rocketmq/lib" ]] || ! stamp_is rocketmq "$want"; then
+  if ! command -v mvn >/dev/null 2>&1 || ! command -v javac >/dev/null 2>&1; then
+    echo "install-test-tools: apt-get install openjdk-17-jdk-headless maven"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends openjdk-17-jdk-headless maven >/dev/null
+  fi
+  echo "install-test-tools: mvn dependency:copy-dependencies (test/rocketmq/pom.xml) into .tools/rocketmq/lib"
+  rm -rf "$tools/rocketmq/lib"
+  mvn -q -B -f "$rocketmq_pom" dependency:copy-dependencies -DoutputDirectory="$tools/rocketmq/lib"
+  stamp_set rocketmq "$want"
+fi
+
 # Debian's chromium for the console's browser tests.
 bash "$root/scripts/install-browser.sh" >/dev/null
 
-echo "install-test-tools: grpcurl ${GRPCURL##*@}, kustomize $("$bin/kustomize" version), $(/usr/bin/chromium --version 2>/dev/null | head -1)${requirements:+, $("$tools/venv/bin/python" -c 'import grpc, google.protobuf as p; print(f"grpcio {grpc.__version__}, protobuf {p.__version__}")' 2>/dev/null || echo 'no venv')}"
+echo "install-test-tools: rocketmq $(ls "$tools/rocketmq/lib" | sed -n 's/^rocketmq-broker-\(.*\)\.jar$/\1/p'), grpcurl ${GRPCURL##*@}, kustomize $("$bin/kustomize" version), $(/usr/bin/chromium --version 2>/dev/null | head -1)${requirements:+, $("$tools/venv/bin/python" -c 'import grpc, google.protobuf as p; print(f"grpcio {grpc.__version__}, protobuf {p.__version__}")' 2>/dev/null || echo 'no venv')}"

@@ -25,6 +25,12 @@ export interface Config {
   keepaliveTimeoutMs: number;
   /** How long a partially received chunked registration is kept before it is dropped. */
   chunkTimeoutMs: number;
+  /** Bytes of all partly received chunked registrations together (encoded size plus a per-chunk charge). */
+  maxPendingChunkBytes: number;
+  /** Bytes of one broker's partly received chunked registration. */
+  maxPendingChunkBytesPerBroker: number;
+  /** Bytes of partly received chunked registrations sent over one client connection. */
+  maxPendingChunkBytesPerConnection: number;
   /** Largest queue count accepted in a topic config. */
   maxQueueNums: number;
   /** Largest gRPC message accepted, in bytes. */
@@ -63,6 +69,14 @@ export interface Config {
   console: boolean;
   /** Other NameServer replicas (comma-separated host:port) that CheckReplicas compares with by default. */
   peers: string;
+  /** Most open RocketMQ remoting connections on the shared port (0: the remoting door is off). */
+  remotingMaxConnections: number;
+  /** Largest remoting frame accepted, in bytes (a larger one closes its connection). */
+  remotingMaxFrameBytes: number;
+  /** Remoting requests per second allowed from one client host (0: unlimited). */
+  remotingPeerRequestsPerSecond: number;
+  /** A RocketMQ broker that neither re-registers nor heartbeats for this long is removed (unless it sets its own timeout). */
+  remotingBrokerExpiryMs: number;
   /** PEM certificate chain file: serve TLS when set (with tlsKeyFile). */
   tlsCertFile: string;
   /** PEM private key file of tlsCertFile. */
@@ -83,6 +97,9 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   keepaliveTimeMs: 10_000,
   keepaliveTimeoutMs: 5_000,
   chunkTimeoutMs: 60_000,
+  maxPendingChunkBytes: 256 * 1024 * 1024,
+  maxPendingChunkBytesPerBroker: 64 * 1024 * 1024,
+  maxPendingChunkBytesPerConnection: 64 * 1024 * 1024,
   maxQueueNums: 1024,
   maxMessageBytes: 16 * 1024 * 1024,
   shutdownGraceMs: 5_000,
@@ -102,6 +119,10 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   httpListen: '',
   console: false,
   peers: '',
+  remotingMaxConnections: 10_000,
+  remotingMaxFrameBytes: 64 * 1024 * 1024,
+  remotingPeerRequestsPerSecond: 0,
+  remotingBrokerExpiryMs: 45_000,
   tlsCertFile: '',
   tlsKeyFile: '',
   tlsClientCaFile: '',

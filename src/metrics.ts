@@ -102,6 +102,8 @@ export class Metrics {
     gauge('nameserver_cluster_watchers', 'Open WatchCluster streams.', src.clusterWatchers);
     gauge('nameserver_open_streams', 'Open server streams of every kind.', src.openStreams);
     gauge('nameserver_pending_commands', 'Admin write commands waiting for a broker result.', src.pendingCommands);
+    gauge('nameserver_pending_chunked_reports', 'Chunked registrations partly received.', () => src.registry.pendingChunkedReports);
+    gauge('nameserver_pending_chunk_bytes', 'Bytes held by partly received chunked registrations (as counted against --max-pending-chunk-bytes).', () => src.registry.pendingChunkBytes);
     gauge('nameserver_warming_up', '1 while this replica is warming up.', () => (src.warmup.active ? 1 : 0));
     const custom = (name: string, help: string, type: 'counter' | 'histogram', values: () => prom.MetricValue<string>[]) =>
       r.registerMetric({ name, get: async () => ({ name, help, type, values: values(), aggregator: 'sum' }) } as unknown as prom.Metric);

@@ -32,6 +32,9 @@ const SPECS: Spec[] = [
   { key: 'keepaliveTimeMs', flag: '--keepalive-time-ms <ms>', env: 'NAMESERVER_KEEPALIVE_TIME_MS', help: 'HTTP/2 keep-alive ping interval (finds hung brokers)' },
   { key: 'keepaliveTimeoutMs', flag: '--keepalive-timeout-ms <ms>', env: 'NAMESERVER_KEEPALIVE_TIMEOUT_MS', help: 'unanswered keep-alive ping closes the connection after this long' },
   { key: 'chunkTimeoutMs', flag: '--chunk-timeout-ms <ms>', env: 'NAMESERVER_CHUNK_TIMEOUT_MS', help: 'a partly received chunked registration is dropped after this long' },
+  { key: 'maxPendingChunkBytes', flag: '--max-pending-chunk-bytes <n>', env: 'NAMESERVER_MAX_PENDING_CHUNK_BYTES', help: 'bytes of all partly received chunked registrations; when full, the heaviest sender\'s are evicted first' },
+  { key: 'maxPendingChunkBytesPerBroker', flag: '--max-pending-chunk-bytes-per-broker <n>', env: 'NAMESERVER_MAX_PENDING_CHUNK_BYTES_PER_BROKER', help: 'bytes of one broker\'s partly received chunked registration' },
+  { key: 'maxPendingChunkBytesPerConnection', flag: '--max-pending-chunk-bytes-per-connection <n>', env: 'NAMESERVER_MAX_PENDING_CHUNK_BYTES_PER_CONNECTION', help: 'bytes of partly received chunked registrations from one client connection' },
   { key: 'maxQueueNums', flag: '--max-queue-nums <n>', env: 'NAMESERVER_MAX_QUEUE_NUMS', help: 'largest read/write queue count accepted' },
   { key: 'maxMessageBytes', flag: '--max-message-bytes <n>', env: 'NAMESERVER_MAX_MESSAGE_BYTES', help: 'largest gRPC message accepted' },
   { key: 'watchProgressIntervalMs', flag: '--watch-progress-interval-ms <ms>', env: 'NAMESERVER_WATCH_PROGRESS_INTERVAL_MS', help: 'keep-alive/progress message interval on watch streams' },
@@ -50,6 +53,10 @@ const SPECS: Spec[] = [
   { key: 'httpListen', flag: '--http-listen <host:port>', env: 'NAMESERVER_HTTP_LISTEN', help: 'operations HTTP server: /metrics (Prometheus), /readyz (empty: off)' },
   { key: 'console', flag: '--console', env: 'NAMESERVER_CONSOLE', help: 'serve the web console on the operations HTTP port (needs an HTTP listen address)' },
   { key: 'peers', flag: '--peers <host:port,...>', env: 'NAMESERVER_PEERS', help: 'other replicas CheckReplicas compares with by default' },
+  { key: 'remotingMaxConnections', flag: '--remoting-max-connections <n>', env: 'NAMESERVER_REMOTING_MAX_CONNECTIONS', help: 'most open RocketMQ remoting connections on the listen port (0: remoting off)' },
+  { key: 'remotingMaxFrameBytes', flag: '--remoting-max-frame-bytes <n>', env: 'NAMESERVER_REMOTING_MAX_FRAME_BYTES', help: 'largest RocketMQ remoting frame accepted (a larger one closes its connection)' },
+  { key: 'remotingPeerRequestsPerSecond', flag: '--remoting-peer-requests-per-second <n>', env: 'NAMESERVER_REMOTING_PEER_REQUESTS_PER_SECOND', help: 'remoting requests per second allowed from one client host, burst twice that (0: unlimited)' },
+  { key: 'remotingBrokerExpiryMs', flag: '--remoting-broker-expiry-ms <ms>', env: 'NAMESERVER_REMOTING_BROKER_EXPIRY_MS', help: 'a RocketMQ broker that neither re-registers nor heartbeats for this long is removed (its connection closing removes it at once)' },
   { key: 'tlsCertFile', flag: '--tls-cert <file>', env: 'NAMESERVER_TLS_CERT', help: 'PEM certificate chain: serve TLS' },
   { key: 'tlsKeyFile', flag: '--tls-key <file>', env: 'NAMESERVER_TLS_KEY', help: 'PEM private key of --tls-cert' },
   { key: 'tlsClientCaFile', flag: '--tls-client-ca <file>', env: 'NAMESERVER_TLS_CLIENT_CA', help: 'PEM CA bundle: require client certificates it signed (mutual TLS)' },
@@ -128,6 +135,14 @@ function checkConsistency(c: Config): void {
   if (c.maxSubscriptionsPerConnection < 1) throw new ConfigError('--max-subscriptions-per-connection must be at least 1');
   if (c.maxSubscriptions < 1) throw new ConfigError('--max-subscriptions must be at least 1');
   if (c.maxStalledStreamsPerConnection < 1) throw new ConfigError('--max-stalled-streams-per-connection must be at least 1');
+  // Frames stay below 0x16000000 bytes, so a first byte of 0x16 (TLS) or 'P' (HTTP/2) is never remoting.
+  if (c.remotingMaxFrameBytes < 64 * 1024 || c.remotingMaxFrameBytes > 256 * 1024 * 1024) throw new ConfigError('--remoting-max-frame-bytes must lie between 65536 and 268435456');
+  if (c.remotingBrokerExpiryMs < c.minLeaseTtlMs || c.remotingBrokerExpiryMs > c.maxLeaseTtlMs) {
+    throw new ConfigError(`--remoting-broker-expiry-ms (${c.remotingBrokerExpiryMs}) must lie between --min-lease-ttl-ms and --max-lease-ttl-ms`);
+  }
+  for (const [flag, v] of [['--max-pending-chunk-bytes', c.maxPendingChunkBytes], ['--max-pending-chunk-bytes-per-broker', c.maxPendingChunkBytesPerBroker], ['--max-pending-chunk-bytes-per-connection', c.maxPendingChunkBytesPerConnection]] as const) {
+    if (v < 64 * 1024) throw new ConfigError(`${flag} must be at least 65536`);
+  }
   if (Boolean(c.tlsCertFile) !== Boolean(c.tlsKeyFile)) throw new ConfigError('TLS needs both --tls-cert and --tls-key');
   if (c.tlsClientCaFile && !c.tlsCertFile) throw new ConfigError('--tls-client-ca needs --tls-cert and --tls-key');
   for (const f of ['tlsCertFile', 'tlsKeyFile', 'tlsClientCaFile'] as const) {

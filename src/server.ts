@@ -36,6 +36,12 @@ import { PeerRateLimiter } from './network/rate-limit';
 import { startHttp } from './http';
 import { createConsole } from './console';
 import type http from 'node:http';
+import { SharedPort } from './network/shared-port';
+import { RemotingDoor } from './network/remoting/door';
+import { RemotingBrokers } from './network/remoting/brokers';
+import { RemotingBrokerClient } from './network/remoting/broker-client';
+import { RemotingAcl } from './network/remoting/acl';
+import { KvStore } from './network/remoting/kv-store';
 
 const SERVICE_NAMES = ['nameserver.v1.BrokerRegistry', 'nameserver.v1.RouteQuery', 'nameserver.v1.Admin'];
 
@@ -70,6 +76,11 @@ export class NameServer {
   private privateDir: string | undefined;
   private readonly guard: Guard;
   private boundPort = 0;
+  /** RocketMQ brokers registered over the remoting door. */
+  readonly remotingBrokers: RemotingBrokers;
+  readonly remoting: RemotingDoor;
+  private readonly remotingClient: RemotingBrokerClient;
+  private sharedPort: SharedPort | undefined;
 
   constructor(readonly config: Readonly<Config>) {
     this.streams = new StreamTracker({
@@ -116,6 +127,17 @@ export class NameServer {
     this.clusterWatch = new ClusterWatchHub(this.registry, config.watchStallTimeoutMs, this.streams);
     const guard = (this.guard = new Guard({ broker: config.brokerToken, admin: config.adminToken, client: config.clientToken }));
     this.commands = new CommandDispatcher(this.sessions);
+    // The RocketMQ remoting door: same registry, same command path (RocketMQ brokers take commands as
+    // requests to their own address), same tokens.
+    this.remotingBrokers = new RemotingBrokers(this.registry, { expiryMs: config.remotingBrokerExpiryMs, maxQueueNums: config.maxQueueNums });
+    this.remotingClient = new RemotingBrokerClient(this.registry, this.remotingBrokers, { maxFrameBytes: config.remotingMaxFrameBytes });
+    this.commands.useChannel(this.remotingClient);
+    this.remoting = new RemotingDoor(
+      { config, registry: this.registry, warmup: this.warmup, brokers: this.remotingBrokers, kv: new KvStore(), commands: this.commands },
+      new RemotingAcl({ broker: config.brokerToken, admin: config.adminToken, client: config.clientToken }),
+      { maxConnections: config.remotingMaxConnections, maxFrameBytes: config.remotingMaxFrameBytes, peerRequestsPerSecond: config.remotingPeerRequestsPerSecond },
+      this.serverId,
+    );
     const deps: ServiceDeps = {
       config,
       guard,
@@ -176,11 +198,10 @@ export class NameServer {
 
   /** Bind and start serving. Resolves with the bound port (useful with port 0). */
   async start(): Promise<number> {
-    this.boundPort = await new Promise<number>((resolve, reject) =>
-      this.server.bindAsync(this.config.listen, serverCredentials(this.config), (err, port) =>
-        err ? reject(err) : resolve(port),
-      ),
-    );
+    // One port for gRPC and RocketMQ remoting (network/shared-port.ts tells them apart).
+    const credentials = serverCredentials(this.config);
+    this.sharedPort = new SharedPort(this.server.createConnectionInjector(credentials), this.remoting, Boolean(this.config.tlsCertFile));
+    this.boundPort = await this.sharedPort.listen(this.config.listen);
     if (this.config.httpListen) {
       const routes = this.config.console
         ? [createConsole({ target: await this.privateListener(), credentials: grpc.credentials.createInsecure(), internal: { key: INTERNAL_METADATA, value: this.guard.internalSecret } })]
@@ -190,7 +211,7 @@ export class NameServer {
       this.httpPortBound = h.port;
     }
     this.setServing(this.warmup.active ? 'NOT_SERVING' : 'SERVING');
-    log.info({ listen: this.config.listen, port: this.boundPort, serverId: this.serverId, warmupMs: this.config.warmupMs }, 'NameServer listening');
+    log.info({ listen: this.config.listen, port: this.boundPort, ...(this.http ? { httpPort: this.httpPortBound } : {}), serverId: this.serverId, warmupMs: this.config.warmupMs }, 'NameServer listening');
     return this.boundPort;
   }
 
@@ -219,6 +240,9 @@ export class NameServer {
     this.warmup.finish();
     this.setServing('NOT_SERVING');
     this.streams.endAll(toStatus(new ShuttingDown(), 'shutdown'));
+    this.sharedPort?.close();
+    this.remoting.close();
+    this.remotingClient.close();
     this.registry.close();
     this.routeWatch.close();
     this.http?.close();

@@ -141,7 +141,7 @@ async function etcdSystem(route: Route): Promise<{ sys: System; version: string 
   const kv = kvClient(etcd.address);
   const value = (seq: number) => {
     const r: Route = { ...route, brokers: route.brokers.map((b, i) => (i === 0 ? { ...b, readQueueNums: seq, writeQueueNums: seq } : b)) };
-    return Buffer.from(GetRouteResponse.encode({ route: r }).finish());
+    return Buffer.from(GetRouteResponse.encode({ route: r, mayBeIncomplete: false }).finish());
   };
   await promisify((cb) => kv.put({ key: Buffer.from(KEY), value: value(8) }, cb));
   const fleet = new Fleet({ system: 'etcd', address: etcd.address, connections: CONNECTIONS, streams: STREAMS, topics: [], topicsPerStream: 0, key: KEY, seqPath: ETCD_SEQ_PATH });

@@ -5,6 +5,12 @@
  * the versions it holds, so a failover re-sends nothing that did not change: replicas derive versions
  * from content, so the same routes have the same versions everywhere.
  *
+ * A replica that is warming up (started recently, may not have heard from every broker) answers with
+ * routes flagged `may_be_incomplete`. The client prefers warm replicas: `getRoute` asks the others and
+ * keeps a warming answer only when no warm replica answers; the watch stream moves on from a
+ * warming replica unless every other replica is warming or unreachable. Route changes say whether the
+ * route may be incomplete, and a flagged route is delivered again, unflagged, once its replica is warm.
+ *
  * ```ts
  * const ns = new NameServerClient({ nameservers: ['10.0.0.1:9876', '10.0.0.2:9876'] });
  * const route = await ns.getRoute('orders');
@@ -19,6 +25,7 @@ import {
   RouteEvent,
   RouteEventType,
   RouteQueryClient,
+  type GetRouteResponse,
   type Route,
   type WatchRoutesRequest,
   type WatchRoutesResponse,
@@ -46,6 +53,11 @@ export interface NameServerClientOptions {
 export interface RouteChange {
   topic: string;
   route: Route | undefined;
+  /**
+   * True when a warming replica sent the route (no warm replica was reachable): it may lack replica
+   * sets. The same route comes again with false once that replica is warm, or after a later change.
+   */
+  mayBeIncomplete: boolean;
 }
 
 /** Receives route changes of watched topics. */
@@ -67,6 +79,8 @@ export interface ClientStats {
   routeEvents: number;
   /** Encoded bytes of the route events received. */
   routeEventBytes: number;
+  /** Watch streams left for another replica because this one was warming up. */
+  warmingSkipped: number;
 }
 
 /**
@@ -85,11 +99,15 @@ const RETRY_ON = new Set([grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED
 
 /** See the module comment. */
 export class NameServerClient extends EventEmitter<NameServerClientEvents> {
-  readonly stats: ClientStats = { connects: 0, failovers: 0, routeEvents: 0, routeEventBytes: 0 };
+  readonly stats: ClientStats = { connects: 0, failovers: 0, routeEvents: 0, routeEventBytes: 0, warmingSkipped: 0 };
   private addresses: string[] = [];
   private next = 0;
   private readonly clients = new Map<string, RouteQueryClient>();
   private readonly cache = new Map<string, Route>();
+  /** Cached topics whose route came flagged may_be_incomplete and is not confirmed yet. */
+  private readonly incomplete = new Set<string>();
+  /** Attempts since the watch stream last settled on a replica (failures and warming replicas left). */
+  private searching = 0;
   private readonly watchers = new Map<string, Set<RouteListener>>();
   private stream: grpc.ClientDuplexStream<WatchRoutesRequest, WatchRoutesResponse> | undefined;
   private streamAddress: string | undefined;
@@ -114,32 +132,39 @@ export class NameServerClient extends EventEmitter<NameServerClientEvents> {
   }
 
   /**
-   * The route of a topic: from the cache when the topic is watched and known, otherwise by GetRoute,
-   * trying the replicas in turn while they answer UNAVAILABLE (down, or warming up). NOT_FOUND and
-   * INVALID_ARGUMENT are thrown as grpc-js ServiceErrors.
+   * The route of a topic: from the cache when the topic is watched and known (and not flagged as
+   * possibly incomplete), otherwise by GetRoute, trying the replicas in turn while they answer
+   * UNAVAILABLE (down, or warming up) or answer a route flagged `may_be_incomplete` (warming up): the
+   * first warm replica's answer wins (a route, or NOT_FOUND), and a warming replica's route is returned
+   * only when no warm replica answers. NOT_FOUND and INVALID_ARGUMENT are thrown as grpc-js
+   * ServiceErrors.
    */
   async getRoute(topic: string): Promise<Route> {
     const hit = this.cache.get(topic);
-    if (hit && this.watchers.has(topic)) return hit;
+    if (hit && this.watchers.has(topic) && !this.incomplete.has(topic)) return hit;
     const addresses = await this.knownAddresses();
     let lastError: unknown = new Error('no NameServer address');
+    let warming: Route | undefined;
     for (let i = 0; i < addresses.length; i++) {
       const address = addresses[(this.next + i) % addresses.length]!;
       try {
-        const res = await new Promise<Route>((resolve, reject) => {
+        const res = await new Promise<GetRouteResponse>((resolve, reject) => {
           this.client(address).getRoute(
             { topic },
             this.opts.metadata?.() ?? new grpc.Metadata(),
             { deadline: Date.now() + (this.opts.callTimeoutMs ?? 3_000) },
-            (err, r) => (err ? reject(err) : r.route ? resolve(r.route) : reject(new Error('empty GetRoute answer'))),
+            (err, r) => (err ? reject(err) : r.route ? resolve(r) : reject(new Error('empty GetRoute answer'))),
           );
         });
-        return res;
+        if (!res.mayBeIncomplete) return res.route!;
+        warming ??= res.route; // keep looking for a warm replica
       } catch (err) {
         lastError = err;
+        // Anything else (NOT_FOUND...) is a warm replica's answer, and a warm answer wins.
         if (!RETRY_ON.has((err as grpc.ServiceError).code)) throw err;
       }
     }
+    if (warming) return warming;
     throw lastError;
   }
 
@@ -157,7 +182,7 @@ export class NameServerClient extends EventEmitter<NameServerClientEvents> {
       }
       set.add(listener);
       const route = this.cache.get(topic);
-      if (route) queueMicrotask(() => listener({ topic, route }));
+      if (route) queueMicrotask(() => listener({ topic, route, mayBeIncomplete: this.incomplete.has(topic) }));
     }
     if (added.length > 0) {
       if (this.stream) this.stream.write(this.subscribeRequest(added));
@@ -176,6 +201,7 @@ export class NameServerClient extends EventEmitter<NameServerClientEvents> {
           if (set.size === 0) {
             this.watchers.delete(topic);
             this.cache.delete(topic);
+            this.incomplete.delete(topic);
             dropped.push(topic);
           }
         }
@@ -242,21 +268,43 @@ export class NameServerClient extends EventEmitter<NameServerClientEvents> {
     this.streamAddress = undefined;
     this.stats.connects++;
     let greeted = false;
+    // Events that come before the first progress message wait for it: it says whether the replica is
+    // warming up, and then the client may prefer another replica and drop them.
+    let early: RouteEvent[] = [];
     stream.on('data', (m: WatchRoutesResponse) => {
       if (this.stream !== stream) return;
-      for (const ev of m.events) this.apply(ev);
-      if (m.progress && !greeted) {
-        greeted = true;
-        this.streamAddress = address;
-        this.backoff.reset();
-        this.emit('connected', address, m.progress.serverId);
+      if (greeted) {
+        for (const ev of m.events) this.apply(ev);
+        if (m.progress) this.confirm(m.progress.warmingUp);
+        return;
       }
+      early.push(...m.events);
+      if (!m.progress) return;
+      if (m.progress.warmingUp && this.searching < this.addresses.length - 1) {
+        // Warming up, and another replica may be warm: try the next one now.
+        this.searching++;
+        this.stats.warmingSkipped++;
+        this.stream = undefined;
+        this.next++;
+        stream.cancel();
+        this.ensureStream();
+        return;
+      }
+      greeted = true;
+      this.searching = 0;
+      this.streamAddress = address;
+      this.backoff.reset();
+      this.emit('connected', address, m.progress.serverId);
+      for (const ev of early) this.apply(ev);
+      early = [];
+      this.confirm(m.progress.warmingUp);
     });
     const lost = (err: Error) => {
       if (this.stream !== stream) return;
       this.stream = undefined;
       this.streamAddress = undefined;
       this.stats.failovers++;
+      if (!greeted) this.searching++;
       this.next++;
       this.emit('disconnected', address, err);
       this.retryLater(err, address);
@@ -287,7 +335,24 @@ export class NameServerClient extends EventEmitter<NameServerClientEvents> {
     const route = ev.type === RouteEventType.ROUTE_EVENT_TYPE_UPDATED ? ev.route : undefined;
     if (route) this.cache.set(ev.topic, route);
     else this.cache.delete(ev.topic);
-    const change = { topic: ev.topic, route };
+    const mayBeIncomplete = route !== undefined && ev.mayBeIncomplete;
+    if (mayBeIncomplete) this.incomplete.add(ev.topic);
+    else this.incomplete.delete(ev.topic);
+    this.notify({ topic: ev.topic, route, mayBeIncomplete }, listeners);
+  }
+
+  /** A progress message from a warm replica confirms the flagged routes it sent before it. */
+  private confirm(warmingUp: boolean): void {
+    if (warmingUp || this.incomplete.size === 0) return;
+    for (const topic of [...this.incomplete]) {
+      this.incomplete.delete(topic);
+      const route = this.cache.get(topic);
+      const listeners = this.watchers.get(topic);
+      if (route && listeners) this.notify({ topic, route, mayBeIncomplete: false }, listeners);
+    }
+  }
+
+  private notify(change: RouteChange, listeners: Set<RouteListener>): void {
     for (const l of listeners) l(change);
     this.emit('route', change);
   }

@@ -126,3 +126,11 @@ export class NotImplementedYet extends DomainError {
     super(`${rpc} is not implemented yet (tracked in issue #${issue})`);
   }
 }
+
+/** A later chunk of a chunked report that was dropped (timed out, over a budget, evicted). */
+export class ChunkedReportDropped extends DomainError {
+  readonly kind = 'aborted';
+  constructor(broker: string, version: string, reason: string) {
+    super(`the chunked report ${version} of broker ${broker} was dropped (${reason}); send it again from chunk 0`);
+  }
+}

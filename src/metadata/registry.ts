@@ -17,7 +17,7 @@ import type {
 } from '../../generated/nameserver/v1/broker_registry';
 import { Permission } from '../../generated/nameserver/v1/common';
 import { BrokerManager, type BrokerState, type SessionKind } from './broker-manager';
-import { ChunkAssembler } from './chunk-assembler';
+import { ChunkAssembler, type ChunkSource } from './chunk-assembler';
 import { BrokerNotFound } from './errors';
 import { GroupManager } from './group-manager';
 import { InstanceManager } from './instance-manager';
@@ -36,8 +36,10 @@ export interface RegistryOptions {
   maxLeaseTtlMs: number;
   streamGraceMs: number;
   chunkTimeoutMs: number;
-  /** Most chunked registrations assembled at once. */
-  maxPendingChunkedReports?: number;
+  /** Byte budgets of chunked registrations being assembled (see ChunkAssembler); default unlimited. */
+  maxPendingChunkBytes?: number;
+  maxPendingChunkBytesPerBroker?: number;
+  maxPendingChunkBytesPerConnection?: number;
   /** Observer of applied reports and their sizes in topics (metrics). */
   onReport?: (kind: 'full' | 'delta', topics: number) => void;
 }
@@ -46,6 +48,8 @@ export interface RegistryOptions {
 export interface Via {
   kind: SessionKind;
   session?: number;
+  /** The client connection it came over, for the chunk budgets (default: one shared "local" one). */
+  source?: ChunkSource;
 }
 
 /** Outcome of a registration (or of one chunk of it). */
@@ -72,6 +76,9 @@ export interface DeltaOutcome {
   stale: boolean;
 }
 
+/** The chunk source of in-process callers that name none (tests, tools). */
+const LOCAL_SOURCE: ChunkSource = { connection: 'local', host: 'local' };
+
 /** See the module comment. */
 export class Registry {
   readonly brokers: BrokerManager;
@@ -92,7 +99,15 @@ export class Registry {
       onExpire: (key, session, reason) => this.remove(key, reason, { session }),
     });
     this.routes = new RouteTable(this.topics, this.brokers);
-    this.chunks = new ChunkAssembler(opts.chunkTimeoutMs, opts.maxPendingChunkedReports ?? 1024, this.clock);
+    this.chunks = new ChunkAssembler(
+      {
+        timeoutMs: opts.chunkTimeoutMs,
+        maxBytes: opts.maxPendingChunkBytes ?? Infinity,
+        maxBytesPerBroker: opts.maxPendingChunkBytesPerBroker ?? Infinity,
+        maxBytesPerConnection: opts.maxPendingChunkBytesPerConnection ?? Infinity,
+      },
+      this.clock,
+    );
   }
 
   /** Apply a full report (or collect one chunk of it). The request is validated. */
@@ -108,9 +123,11 @@ export class Registry {
     const alreadyHeld = held !== undefined && held.epoch === dv.epoch && held.counter === dv.counter;
     let report = req;
     if (!alreadyHeld && req.chunkCount > 1) {
-      const whole = this.chunks.add(ref.key, req);
+      const whole = this.chunks.add(ref.key, req, via.source ?? LOCAL_SOURCE);
       if (!whole) return { complete: false, unchanged: false, session: undefined, leaseTtlMs, fresh: false, stale: false };
       report = whole;
+    } else if (!alreadyHeld) {
+      this.chunks.supersede(ref.key, dv.epoch, dv.counter); // a complete report replaces an older chunked one in progress
     }
     const adm = this.brokers.admit(
       {
@@ -298,9 +315,15 @@ export class Registry {
     return this.chunks.size;
   }
 
+  /** Bytes held by chunked reports being assembled. */
+  get pendingChunkBytes(): number {
+    return this.chunks.bytes;
+  }
+
   /** Stop every timer (shutdown). */
   close(): void {
     this.brokers.close();
+    this.chunks.close();
   }
 
   /** The held registration, checked against the caller's session. */

@@ -9,7 +9,7 @@
  * is involved), so two replicas that received the same reports give the same version.
  */
 import { createHash } from 'node:crypto';
-import { BinaryWriter } from '@bufbuild/protobuf/wire';
+import { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire';
 import { EventEmitter } from 'node:events';
 import { MessageType, Permission, type TopicConfig } from '../../generated/nameserver/v1/common';
 import {
@@ -50,6 +50,10 @@ const ROUTE_VERSION_TAG = (2 << 3) | 2; // Route.version
 const EVENT_TOPIC_TAG = (1 << 3) | 2; // RouteEvent.topic
 const EVENT_TYPE_TAG = (2 << 3) | 0; // RouteEvent.type
 const EVENT_ROUTE_TAG = (3 << 3) | 2; // RouteEvent.route
+const EVENT_INCOMPLETE_TAG = (5 << 3) | 0; // RouteEvent.may_be_incomplete (field 5)
+
+/** GetRouteResponse.may_be_incomplete = true, encoded: appended to a pre-encoded GetRouteResponse. */
+export const GET_ROUTE_INCOMPLETE_SUFFIX: Buffer = Buffer.from(new BinaryWriter().uint32((2 << 3) | 0).bool(true).finish());
 
 const READ = 2;
 const WRITE = 1;
@@ -67,11 +71,32 @@ export function effectivePermission(topic: Permission, broker: Permission): Perm
   return BITS_PERM[(PERM_BITS[topic] ?? 0) & (PERM_BITS[broker] ?? 0)]!;
 }
 
+/**
+ * The zone of a replica set, one rule for every topic it holds (BrokerRoute.zone): its leader's
+ * (broker_id 0), or without a live leader its live replica with the lowest broker_id. `replicas` are
+ * ordered by broker_id, as BrokerManager.replicaSet returns them.
+ */
+export function replicaSetZone(replicas: readonly Pick<BrokerState, 'zone'>[]): string {
+  return replicas[0]?.zone ?? ''; // the leader sorts first when it is live
+}
+
 /** Encoded WatchRoutesResponse{events:[REMOVED topic]}. */
 export function removedEventBytes(topic: TopicName): Buffer {
   return Buffer.from(
-    WatchRoutesResponse.encode({ events: [{ topic, type: RouteEventType.ROUTE_EVENT_TYPE_REMOVED, route: undefined, error: '' }], progress: undefined }).finish(),
+    WatchRoutesResponse.encode({ events: [{ topic, type: RouteEventType.ROUTE_EVENT_TYPE_REMOVED, route: undefined, error: '', mayBeIncomplete: false }], progress: undefined }).finish(),
   );
+}
+
+/**
+ * An entry's `updateEventBytes` with RouteEvent.may_be_incomplete set (routes served while warming up).
+ * The flag belongs inside the event, so the event is re-wrapped with a new length; its route bytes are
+ * copied, never re-encoded.
+ */
+export function incompleteUpdateEventBytes(entry: RouteEntry): Buffer {
+  const reader = new BinaryReader(entry.updateEventBytes);
+  reader.tag(); // WatchRoutesResponse.events
+  const event = reader.bytes();
+  return Buffer.from(new BinaryWriter().uint32(FIRST_FIELD_TAG).fork().raw(event).uint32(EVENT_INCOMPLETE_TAG).bool(true).join().finish());
 }
 
 /** See the module comment. */
@@ -178,11 +203,10 @@ export class RouteTable extends EventEmitter<RouteTableEvents> {
     const typeVotes = new Map<MessageType, number>();
     for (const { state, config } of bySet.values()) {
       const replicas = this.brokers.replicaSet(state.cluster, state.brokerName);
-      const leader = replicas.find((r) => r.brokerId === 0);
       brokers.push({
         brokerName: state.brokerName,
         cluster: state.cluster,
-        zone: (leader ?? state).zone,
+        zone: replicaSetZone(replicas),
         readQueueNums: config.readQueueNums,
         writeQueueNums: config.writeQueueNums,
         permission: effectivePermission(config.permission, state.permission),

@@ -15,10 +15,15 @@ export function sameTopicConfig(a: TopicConfig, b: TopicConfig): boolean {
   );
 }
 
-/** A string equal for exactly the configs sameTopicConfig calls equal (attributes in key order). */
+/**
+ * A string equal for exactly the configs sameTopicConfig calls equal: the JSON of the fields and of the
+ * attributes sorted by key. JSON quotes and escapes every string, so no key or value can imitate a
+ * separator (attribute values may hold any character, control characters included), and two different
+ * configs never share a key.
+ */
 export function topicConfigKey(t: TopicConfig): string {
-  const attrs = Object.keys(t.attributes).sort().map((k) => `${k}\u0000${t.attributes[k]}`).join('\u0001');
-  return `${t.name}\u0002${t.readQueueNums}\u0002${t.writeQueueNums}\u0002${t.permission}\u0002${t.messageType}\u0002${attrs}`;
+  const attrs = Object.keys(t.attributes).sort().map((k) => [k, t.attributes[k]]);
+  return JSON.stringify([t.name, t.readQueueNums, t.writeQueueNums, t.permission, t.messageType, attrs]);
 }
 
 /** Topics per broker and brokers per topic (see PerBrokerIndex); equal configs are shared. */

@@ -10,7 +10,7 @@ import {
 } from '../metadata/validate';
 import { brokerRef } from '../metadata/types';
 import { bidi, unary } from './handler';
-import { BrokerSession } from './broker-session';
+import { BrokerSession, chunkSource } from './broker-session';
 import type { ServiceDeps } from './deps';
 
 /** Build the BrokerRegistry implementation. */
@@ -18,9 +18,9 @@ export function brokerRegistryService(deps: ServiceDeps): BrokerRegistryServer {
   const { registry, config, serverId } = deps;
   const limits = { maxQueueNums: config.maxQueueNums };
   return {
-    registerBroker: unary('RegisterBroker', (req) => {
+    registerBroker: unary('RegisterBroker', (req, call) => {
       checkRegisterBrokerRequest(req, { limits });
-      const out = registry.register(req, { kind: 'lease' });
+      const out = registry.register(req, { kind: 'lease', source: chunkSource(call) });
       return {
         complete: out.complete,
         unchanged: out.unchanged,

@@ -18,6 +18,8 @@ import {
   checkReportPositionsRequest,
 } from '../metadata/validate';
 import type { ServiceDeps } from './deps';
+import { peerHost } from './rate-limit';
+import type { ChunkSource } from '../metadata/chunk-assembler';
 import { checkDecoded, endWithStatus } from './handler';
 import { toStatus } from './status';
 
@@ -49,6 +51,12 @@ export class SessionDirectory {
 }
 
 type Call = ServerDuplexStream<ConnectRequest, ConnectResponse>;
+
+/** The client connection of a call, as the chunk budgets count it (see ChunkAssembler). */
+export function chunkSource(call: { getPeer(): string }): ChunkSource {
+  const connection = call.getPeer();
+  return { connection, host: peerHost(connection) };
+}
 
 /** See the module comment. */
 export class BrokerSession {
@@ -121,7 +129,7 @@ export class BrokerSession {
       if (this.ref && this.ref.key !== ref.key) {
         throw new FailedPrecondition(`this Connect session serves broker ${this.ref.key}; open another stream for ${ref.key}`);
       }
-      const out = registry.register(req, { kind: 'stream', session: this.session });
+      const out = registry.register(req, { kind: 'stream', session: this.session, source: chunkSource(this.call) });
       if (out.stale) {
         // Older than what this replica holds (a late retry racing this stream): ignored, and said so.
         this.ack(m.seq, '', true, true, false, true);

@@ -22,11 +22,27 @@ interface Pending {
 /** Trailing metadata key carrying the encoded per-broker results of an incomplete write. */
 export const RESULTS_TRAILER = 'nameserver-results-bin';
 
+/**
+ * Another way to reach some brokers (RocketMQ brokers registered over remoting, which take commands as
+ * requests to their own address): when it serves a target without a Connect session, it applies the
+ * action and answers the per-broker result.
+ */
+export interface CommandChannel {
+  serves(target: BrokerRef): boolean;
+  apply(target: BrokerRef, action: Action, deadlineMs: number): Promise<BrokerResult>;
+}
+
 /** Sends commands and matches their results. */
 export class CommandDispatcher {
   private readonly pending = new Map<string, Pending>();
+  private channel: CommandChannel | undefined;
 
   constructor(private readonly sessions: SessionDirectory) {}
+
+  /** Route commands for the brokers `channel` serves through it (set once, at assembly). */
+  useChannel(channel: CommandChannel): void {
+    this.channel = channel;
+  }
 
   /** Commands waiting for a result. */
   get size(): number {
@@ -49,6 +65,7 @@ export class CommandDispatcher {
   private send(target: BrokerRef, action: Action, deadlineMs: number): Promise<BrokerResult> {
     const base = { cluster: target.cluster, brokerName: target.brokerName, brokerId: target.brokerId };
     const session = this.sessions.get(target.key);
+    if (!session && this.channel?.serves(target)) return this.channel.apply(target, action, deadlineMs);
     if (!session) {
       return Promise.resolve({
         ...base,

@@ -4,6 +4,7 @@ import { LimitExceeded, TopicNotFound, WarmingUp } from '../metadata/errors';
 import { checkGetRouteRequest, checkGetRoutesRequest } from '../metadata/validate';
 import { bidi, unary } from './handler';
 import { encoded } from './encoded';
+import { GET_ROUTE_INCOMPLETE_SUFFIX } from '../metadata/route-table';
 import type { ServiceDeps } from './deps';
 import { routeTooLargeMessage } from './route-watch';
 
@@ -21,7 +22,8 @@ export function routeQueryService(deps: ServiceDeps): RouteQueryServer {
       if (!entry) throw notFound(req.topic);
       // Named here; grpc-js would refuse to send it with a generic "Sent message larger than max".
       if (entry.getRouteBytes.length > maxBytes) throw new LimitExceeded(routeTooLargeMessage(req.topic, entry.getRouteBytes.length, maxBytes));
-      return encoded<GetRouteResponse>(entry.getRouteBytes);
+      // While warming up the route may lack replica sets: say so (the pre-encoded bytes plus the flag).
+      return encoded<GetRouteResponse>(warmup.active ? Buffer.concat([entry.getRouteBytes, GET_ROUTE_INCOMPLETE_SUFFIX]) : entry.getRouteBytes);
     }),
     getRoutes: unary('GetRoutes', (req) => {
       checkGetRoutesRequest(req);
@@ -34,7 +36,7 @@ export function routeQueryService(deps: ServiceDeps): RouteQueryServer {
         if (e) parts.push(e.getRouteBytes);
         else notFound.push(t);
       }
-      parts.push(Buffer.from(GetRoutesResponse.encode({ routes: [], notFound, warmingUp: warmup.active }).finish()));
+      parts.push(Buffer.from(GetRoutesResponse.encode({ routes: [], notFound, warmingUp: warmup.active, mayBeIncomplete: warmup.active }).finish()));
       const size = parts.reduce((n, p) => n + p.length, 0);
       if (size > maxBytes) {
         throw new LimitExceeded(`the ${parts.length - 1} routes asked for are ${size} bytes encoded, more than this server sends in one message (${maxBytes} bytes, --max-message-bytes); ask for fewer topics`);

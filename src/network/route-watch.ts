@@ -11,7 +11,8 @@
  * During warm-up, a version the client brought from another replica (a failover) is left alone:
  * this replica may have heard from only some brokers yet, and must not replace a complete route with a
  * shrunken one or announce a removal. Such topics are re-checked when warm-up ends. Routes this
- * replica itself sent to the client are followed as usual, warm-up or not.
+ * replica itself sent to the client are followed as usual, warm-up or not; those sent during warm-up
+ * carry `may_be_incomplete`, and a progress message goes out as soon as warm-up ends to confirm them.
  * After each request (one message per request), and every `watchProgressIntervalMs`, a progress
  * message follows the events.
  *
@@ -27,7 +28,7 @@ import {
   type WatchRoutesRequest,
 } from '../../generated/nameserver/v1/route_query';
 import { LimitExceeded } from '../metadata/errors';
-import { removedEventBytes, type RouteTable } from '../metadata/route-table';
+import { incompleteUpdateEventBytes, removedEventBytes, type RouteTable } from '../metadata/route-table';
 import type { TopicName } from '../metadata/types';
 import { checkWatchRoutesRequest } from '../metadata/validate';
 import type { WarmUp } from '../warmup';
@@ -80,8 +81,12 @@ export class RouteWatchHub {
     routes.on('changed', notify);
     routes.on('removed', notify);
     // Warm-up over: routes clients hold that this replica never got are now known to be gone.
+    // Its progress message (warming_up false) confirms the routes sent flagged may_be_incomplete.
     warmup.on('done', () => {
-      for (const w of this.watchers) w.recheckHeld();
+      for (const w of this.watchers) {
+        w.recheckHeld();
+        w.progress();
+      }
     });
     this.progressTimer = setInterval(() => {
       for (const w of this.watchers) w.progress();
@@ -299,7 +304,7 @@ export class RouteWatcher {
     if (entry) {
       if (entry.updateEventBytes.length > this.hub.opts.maxMessageBytes) return this.renderTooLarge(topic, entry.updateEventBytes.length);
       this.held.set(topic, entry.version);
-      return entry.updateEventBytes;
+      return this.hub.warmup.active ? incompleteUpdateEventBytes(entry) : entry.updateEventBytes;
     }
     if (have === undefined) return undefined;
     this.held.delete(topic);
@@ -315,6 +320,7 @@ export class RouteWatcher {
           type: RouteEventType.ROUTE_EVENT_TYPE_TOO_LARGE,
           route: undefined,
           error: routeTooLargeMessage(topic, bytes, this.hub.opts.maxMessageBytes),
+          mayBeIncomplete: false,
         }],
         progress: undefined,
       }).finish(),

@@ -62,8 +62,11 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Star
   };
 }
 
-/** A NameServer in a child process (for signals and SIGKILL). Resolves once it listens. */
-export async function spawnServer(args: string[] = []): Promise<{ child: ChildProcess; address: string; port: number }> {
+/**
+ * A NameServer in a child process (for signals, SIGKILL and memory measurements). Resolves once it
+ * listens; `httpPort` is the operations HTTP port when `--http-listen` was given.
+ */
+export async function spawnServer(args: string[] = []): Promise<{ child: ChildProcess; address: string; port: number; httpPort?: number }> {
   const root = path.resolve(__dirname, '..', '..');
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/main.ts'), '--listen', '127.0.0.1:0', ...args], {
     cwd: root,
@@ -72,15 +75,17 @@ export async function spawnServer(args: string[] = []): Promise<{ child: ChildPr
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let buf = '';
+  let httpPort: number | undefined;
   const port = await new Promise<number>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`server exited early with ${code}: ${buf}`)));
     child.stdout!.on('data', (d: Buffer) => {
       buf += d.toString();
       const m = /"port":(\d+)/.exec(buf);
+      httpPort = Number(/"httpPort":(\d+)/.exec(buf)?.[1] ?? 0) || undefined;
       if (m) resolve(Number(m[1]));
     });
   });
-  return { child, address: `127.0.0.1:${port}`, port };
+  return { child, address: `127.0.0.1:${port}`, port, httpPort };
 }
 
 /** Wait for a child process to exit; resolves with its code and signal. */

@@ -208,7 +208,7 @@ type UnaryHandler<Req, Res> = (call: ServerUnaryCall<Req, Res>, cb: (err: { code
 /** Call a unary handler synchronously (the BrokerRegistry handlers answer before returning). */
 function unaryCall<Req, Res>(h: unknown, request: Req): { ok: true; res: Res } | { ok: false; code: number; details: string } {
   let out: { ok: true; res: Res } | { ok: false; code: number; details: string } | undefined;
-  (h as UnaryHandler<Req, Res>)({ request } as ServerUnaryCall<Req, Res>, (err, res) => {
+  (h as UnaryHandler<Req, Res>)({ request, getPeer: () => '127.0.0.1:2' } as unknown as ServerUnaryCall<Req, Res>, (err, res) => {
     out = err ? { ok: false, code: err.code, details: err.details } : { ok: true, res: res! };
   });
   if (!out) throw new Error('the handler did not answer synchronously');

@@ -104,7 +104,10 @@ export interface BrokerRoute {
   brokerName: string;
   /** Cluster of the replica set. */
   cluster: string;
-  /** Zone of the replica set's leader (or of its first live replica). */
+  /**
+   * Zone of the replica set's leader, or without a live leader of its live replica with the lowest
+   * broker_id: the same for every topic the replica set holds.
+   */
   zone: string;
   /** Number of read queues of the topic on this replica set. */
   readQueueNums: number;
@@ -146,7 +149,15 @@ export interface GetRouteRequest {
 /** One route. */
 export interface GetRouteResponse {
   /** The route. */
-  route: Route | undefined;
+  route:
+    | Route
+    | undefined;
+  /**
+   * True when this replica is warming up (it started recently and may not have heard from every
+   * broker yet): the route may lack replica sets. A client should ask a warm replica and prefer its
+   * answer, keeping this one only when no warm replica answers.
+   */
+  mayBeIncomplete: boolean;
 }
 
 /** Request for several routes. */
@@ -163,6 +174,11 @@ export interface GetRoutesResponse {
   notFound: string[];
   /** True when this replica is warming up: `not_found` may list topics it has not heard of yet. */
   warmingUp: boolean;
+  /**
+   * True when this replica is warming up: every route in `routes` may lack replica sets (see
+   * GetRouteResponse.may_be_incomplete).
+   */
+  mayBeIncomplete: boolean;
 }
 
 /** One topic to follow. */
@@ -198,6 +214,12 @@ export interface RouteEvent {
     | undefined;
   /** Why the route could not be sent (TOO_LARGE only). */
   error: string;
+  /**
+   * True when the route was sent while this replica was warming up: it may lack replica sets. The
+   * first progress message with `warming_up` false confirms every route the stream delivered before
+   * it (later changes are pushed as usual). A client should prefer a warm replica meanwhile.
+   */
+  mayBeIncomplete: boolean;
 }
 
 /**
@@ -698,13 +720,16 @@ export const GetRouteRequest: MessageFns<GetRouteRequest> = {
 };
 
 function createBaseGetRouteResponse(): GetRouteResponse {
-  return { route: undefined };
+  return { route: undefined, mayBeIncomplete: false };
 }
 
 export const GetRouteResponse: MessageFns<GetRouteResponse> = {
   encode(message: GetRouteResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.route !== undefined) {
       Route.encode(message.route, writer.uint32(10).fork()).join();
+    }
+    if (message.mayBeIncomplete !== false) {
+      writer.uint32(16).bool(message.mayBeIncomplete);
     }
     return writer;
   },
@@ -730,6 +755,14 @@ export const GetRouteResponse: MessageFns<GetRouteResponse> = {
             message.route = Route.decode(reader, reader.uint32());
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.mayBeIncomplete = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -743,13 +776,23 @@ export const GetRouteResponse: MessageFns<GetRouteResponse> = {
   },
 
   fromJSON(object: any): GetRouteResponse {
-    return { route: isSet(object.route) ? Route.fromJSON(object.route) : undefined };
+    return {
+      route: isSet(object.route) ? Route.fromJSON(object.route) : undefined,
+      mayBeIncomplete: isSet(object.mayBeIncomplete)
+        ? globalThis.Boolean(object.mayBeIncomplete)
+        : isSet(object.may_be_incomplete)
+        ? globalThis.Boolean(object.may_be_incomplete)
+        : false,
+    };
   },
 
   toJSON(message: GetRouteResponse): unknown {
     const obj: any = {};
     if (message.route !== undefined) {
       obj.route = Route.toJSON(message.route);
+    }
+    if (message.mayBeIncomplete !== false) {
+      obj.mayBeIncomplete = message.mayBeIncomplete;
     }
     return obj;
   },
@@ -760,6 +803,7 @@ export const GetRouteResponse: MessageFns<GetRouteResponse> = {
   fromPartial(object: DeepPartial<GetRouteResponse>): GetRouteResponse {
     const message = createBaseGetRouteResponse();
     message.route = (object.route !== undefined && object.route !== null) ? Route.fromPartial(object.route) : undefined;
+    message.mayBeIncomplete = object.mayBeIncomplete ?? false;
     return message;
   },
 };
@@ -834,7 +878,7 @@ export const GetRoutesRequest: MessageFns<GetRoutesRequest> = {
 };
 
 function createBaseGetRoutesResponse(): GetRoutesResponse {
-  return { routes: [], notFound: [], warmingUp: false };
+  return { routes: [], notFound: [], warmingUp: false, mayBeIncomplete: false };
 }
 
 export const GetRoutesResponse: MessageFns<GetRoutesResponse> = {
@@ -847,6 +891,9 @@ export const GetRoutesResponse: MessageFns<GetRoutesResponse> = {
     }
     if (message.warmingUp !== false) {
       writer.uint32(24).bool(message.warmingUp);
+    }
+    if (message.mayBeIncomplete !== false) {
+      writer.uint32(32).bool(message.mayBeIncomplete);
     }
     return writer;
   },
@@ -888,6 +935,14 @@ export const GetRoutesResponse: MessageFns<GetRoutesResponse> = {
             message.warmingUp = reader.bool();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.mayBeIncomplete = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -913,6 +968,11 @@ export const GetRoutesResponse: MessageFns<GetRoutesResponse> = {
         : isSet(object.warming_up)
         ? globalThis.Boolean(object.warming_up)
         : false,
+      mayBeIncomplete: isSet(object.mayBeIncomplete)
+        ? globalThis.Boolean(object.mayBeIncomplete)
+        : isSet(object.may_be_incomplete)
+        ? globalThis.Boolean(object.may_be_incomplete)
+        : false,
     };
   },
 
@@ -927,6 +987,9 @@ export const GetRoutesResponse: MessageFns<GetRoutesResponse> = {
     if (message.warmingUp !== false) {
       obj.warmingUp = message.warmingUp;
     }
+    if (message.mayBeIncomplete !== false) {
+      obj.mayBeIncomplete = message.mayBeIncomplete;
+    }
     return obj;
   },
 
@@ -938,6 +1001,7 @@ export const GetRoutesResponse: MessageFns<GetRoutesResponse> = {
     message.routes = object.routes?.map((e) => Route.fromPartial(e)) || [];
     message.notFound = object.notFound?.map((e) => e) || [];
     message.warmingUp = object.warmingUp ?? false;
+    message.mayBeIncomplete = object.mayBeIncomplete ?? false;
     return message;
   },
 };
@@ -1137,7 +1201,7 @@ export const WatchRoutesRequest: MessageFns<WatchRoutesRequest> = {
 };
 
 function createBaseRouteEvent(): RouteEvent {
-  return { topic: "", type: 0, route: undefined, error: "" };
+  return { topic: "", type: 0, route: undefined, error: "", mayBeIncomplete: false };
 }
 
 export const RouteEvent: MessageFns<RouteEvent> = {
@@ -1153,6 +1217,9 @@ export const RouteEvent: MessageFns<RouteEvent> = {
     }
     if (message.error !== "") {
       writer.uint32(34).string(message.error);
+    }
+    if (message.mayBeIncomplete !== false) {
+      writer.uint32(40).bool(message.mayBeIncomplete);
     }
     return writer;
   },
@@ -1202,6 +1269,14 @@ export const RouteEvent: MessageFns<RouteEvent> = {
             message.error = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.mayBeIncomplete = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1220,6 +1295,11 @@ export const RouteEvent: MessageFns<RouteEvent> = {
       type: isSet(object.type) ? routeEventTypeFromJSON(object.type) : 0,
       route: isSet(object.route) ? Route.fromJSON(object.route) : undefined,
       error: isSet(object.error) ? globalThis.String(object.error) : "",
+      mayBeIncomplete: isSet(object.mayBeIncomplete)
+        ? globalThis.Boolean(object.mayBeIncomplete)
+        : isSet(object.may_be_incomplete)
+        ? globalThis.Boolean(object.may_be_incomplete)
+        : false,
     };
   },
 
@@ -1237,6 +1317,9 @@ export const RouteEvent: MessageFns<RouteEvent> = {
     if (message.error !== "") {
       obj.error = message.error;
     }
+    if (message.mayBeIncomplete !== false) {
+      obj.mayBeIncomplete = message.mayBeIncomplete;
+    }
     return obj;
   },
 
@@ -1249,6 +1332,7 @@ export const RouteEvent: MessageFns<RouteEvent> = {
     message.type = object.type ?? 0;
     message.route = (object.route !== undefined && object.route !== null) ? Route.fromPartial(object.route) : undefined;
     message.error = object.error ?? "";
+    message.mayBeIncomplete = object.mayBeIncomplete ?? false;
     return message;
   },
 };

@@ -152,7 +152,8 @@ type BrokerRoute struct {
 	BrokerName string `protobuf:"bytes,1,opt,name=broker_name,json=brokerName,proto3" json:"broker_name,omitempty"`
 	// Cluster of the replica set.
 	Cluster string `protobuf:"bytes,2,opt,name=cluster,proto3" json:"cluster,omitempty"`
-	// Zone of the replica set's leader (or of its first live replica).
+	// Zone of the replica set's leader, or without a live leader of its live replica with the lowest
+	// broker_id: the same for every topic the replica set holds.
 	Zone string `protobuf:"bytes,3,opt,name=zone,proto3" json:"zone,omitempty"`
 	// Number of read queues of the topic on this replica set.
 	ReadQueueNums uint32 `protobuf:"varint,4,opt,name=read_queue_nums,json=readQueueNums,proto3" json:"read_queue_nums,omitempty"`
@@ -371,9 +372,13 @@ func (x *GetRouteRequest) GetTopic() string {
 type GetRouteResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The route.
-	Route         *Route `protobuf:"bytes,1,opt,name=route,proto3" json:"route,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Route *Route `protobuf:"bytes,1,opt,name=route,proto3" json:"route,omitempty"`
+	// True when this replica is warming up (it started recently and may not have heard from every
+	// broker yet): the route may lack replica sets. A client should ask a warm replica and prefer its
+	// answer, keeping this one only when no warm replica answers.
+	MayBeIncomplete bool `protobuf:"varint,2,opt,name=may_be_incomplete,json=mayBeIncomplete,proto3" json:"may_be_incomplete,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *GetRouteResponse) Reset() {
@@ -411,6 +416,13 @@ func (x *GetRouteResponse) GetRoute() *Route {
 		return x.Route
 	}
 	return nil
+}
+
+func (x *GetRouteResponse) GetMayBeIncomplete() bool {
+	if x != nil {
+		return x.MayBeIncomplete
+	}
+	return false
 }
 
 // Request for several routes.
@@ -467,9 +479,12 @@ type GetRoutesResponse struct {
 	// Topics with no route.
 	NotFound []string `protobuf:"bytes,2,rep,name=not_found,json=notFound,proto3" json:"not_found,omitempty"`
 	// True when this replica is warming up: `not_found` may list topics it has not heard of yet.
-	WarmingUp     bool `protobuf:"varint,3,opt,name=warming_up,json=warmingUp,proto3" json:"warming_up,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	WarmingUp bool `protobuf:"varint,3,opt,name=warming_up,json=warmingUp,proto3" json:"warming_up,omitempty"`
+	// True when this replica is warming up: every route in `routes` may lack replica sets (see
+	// GetRouteResponse.may_be_incomplete).
+	MayBeIncomplete bool `protobuf:"varint,4,opt,name=may_be_incomplete,json=mayBeIncomplete,proto3" json:"may_be_incomplete,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *GetRoutesResponse) Reset() {
@@ -519,6 +534,13 @@ func (x *GetRoutesResponse) GetNotFound() []string {
 func (x *GetRoutesResponse) GetWarmingUp() bool {
 	if x != nil {
 		return x.WarmingUp
+	}
+	return false
+}
+
+func (x *GetRoutesResponse) GetMayBeIncomplete() bool {
+	if x != nil {
+		return x.MayBeIncomplete
 	}
 	return false
 }
@@ -653,9 +675,13 @@ type RouteEvent struct {
 	// The new route (UPDATED only).
 	Route *Route `protobuf:"bytes,3,opt,name=route,proto3" json:"route,omitempty"`
 	// Why the route could not be sent (TOO_LARGE only).
-	Error         string `protobuf:"bytes,4,opt,name=error,proto3" json:"error,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Error string `protobuf:"bytes,4,opt,name=error,proto3" json:"error,omitempty"`
+	// True when the route was sent while this replica was warming up: it may lack replica sets. The
+	// first progress message with `warming_up` false confirms every route the stream delivered before
+	// it (later changes are pushed as usual). A client should prefer a warm replica meanwhile.
+	MayBeIncomplete bool `protobuf:"varint,5,opt,name=may_be_incomplete,json=mayBeIncomplete,proto3" json:"may_be_incomplete,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *RouteEvent) Reset() {
@@ -714,6 +740,13 @@ func (x *RouteEvent) GetError() string {
 		return x.Error
 	}
 	return ""
+}
+
+func (x *RouteEvent) GetMayBeIncomplete() bool {
+	if x != nil {
+		return x.MayBeIncomplete
+	}
+	return false
 }
 
 // Sent periodically and after every subscribe message has been processed, so the client knows the
@@ -871,16 +904,18 @@ const file_nameserver_v1_route_query_proto_rawDesc = "" +
 	"\fmessage_type\x18\x03 \x01(\x0e2\x1a.nameserver.v1.MessageTypeR\vmessageType\x124\n" +
 	"\abrokers\x18\x04 \x03(\v2\x1a.nameserver.v1.BrokerRouteR\abrokers\"'\n" +
 	"\x0fGetRouteRequest\x12\x14\n" +
-	"\x05topic\x18\x01 \x01(\tR\x05topic\">\n" +
+	"\x05topic\x18\x01 \x01(\tR\x05topic\"j\n" +
 	"\x10GetRouteResponse\x12*\n" +
-	"\x05route\x18\x01 \x01(\v2\x14.nameserver.v1.RouteR\x05route\"*\n" +
+	"\x05route\x18\x01 \x01(\v2\x14.nameserver.v1.RouteR\x05route\x12*\n" +
+	"\x11may_be_incomplete\x18\x02 \x01(\bR\x0fmayBeIncomplete\"*\n" +
 	"\x10GetRoutesRequest\x12\x16\n" +
-	"\x06topics\x18\x01 \x03(\tR\x06topics\"}\n" +
+	"\x06topics\x18\x01 \x03(\tR\x06topics\"\xa9\x01\n" +
 	"\x11GetRoutesResponse\x12,\n" +
 	"\x06routes\x18\x01 \x03(\v2\x14.nameserver.v1.RouteR\x06routes\x12\x1b\n" +
 	"\tnot_found\x18\x02 \x03(\tR\bnotFound\x12\x1d\n" +
 	"\n" +
-	"warming_up\x18\x03 \x01(\bR\twarmingUp\"C\n" +
+	"warming_up\x18\x03 \x01(\bR\twarmingUp\x12*\n" +
+	"\x11may_be_incomplete\x18\x04 \x01(\bR\x0fmayBeIncomplete\"C\n" +
 	"\x11TopicSubscription\x12\x14\n" +
 	"\x05topic\x18\x01 \x01(\tR\x05topic\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\"\x95\x01\n" +
@@ -888,13 +923,14 @@ const file_nameserver_v1_route_query_proto_rawDesc = "" +
 	"\tsubscribe\x18\x01 \x03(\v2 .nameserver.v1.TopicSubscriptionR\tsubscribe\x12 \n" +
 	"\vunsubscribe\x18\x02 \x03(\tR\vunsubscribe\x12\x1d\n" +
 	"\n" +
-	"all_topics\x18\x03 \x01(\bR\tallTopics\"\x97\x01\n" +
+	"all_topics\x18\x03 \x01(\bR\tallTopics\"\xc3\x01\n" +
 	"\n" +
 	"RouteEvent\x12\x14\n" +
 	"\x05topic\x18\x01 \x01(\tR\x05topic\x121\n" +
 	"\x04type\x18\x02 \x01(\x0e2\x1d.nameserver.v1.RouteEventTypeR\x04type\x12*\n" +
 	"\x05route\x18\x03 \x01(\v2\x14.nameserver.v1.RouteR\x05route\x12\x14\n" +
-	"\x05error\x18\x04 \x01(\tR\x05error\"\x97\x01\n" +
+	"\x05error\x18\x04 \x01(\tR\x05error\x12*\n" +
+	"\x11may_be_incomplete\x18\x05 \x01(\bR\x0fmayBeIncomplete\"\x97\x01\n" +
 	"\rWatchProgress\x12+\n" +
 	"\x11subscribed_topics\x18\x01 \x01(\rR\x10subscribedTopics\x12\x1d\n" +
 	"\n" +

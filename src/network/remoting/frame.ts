@@ -1,0 +1,283 @@
+/**
+ * RocketMQ remoting frames: the wire format RocketMQ brokers, clients and mqadmin speak to a NameServer.
+ *
+ * A frame is a 4-byte big-endian length (of everything after it), then 4 bytes holding the header's
+ * serialize type (high byte: 0 JSON, 1 ROCKETMQ binary) and length (low 24 bits), the header, and the
+ * body (whatever is left). The header carries code, language, version, opaque (pairs a response with
+ * its request), flag (bit 0: response, bit 1: one-way), remark and extFields (string to string; the
+ * request-specific fields). Pure functions and one streaming splitter; nothing here does I/O.
+ */
+
+/** A decoding problem: the connection that sent it is closed (the stream cannot be resynchronised). */
+export class FrameError extends Error {}
+
+/** How the header is serialised. */
+export enum SerializeType {
+  JSON = 0,
+  ROCKETMQ = 1,
+}
+
+/** Flag bit: this command is a response. */
+export const FLAG_RESPONSE = 1;
+/** Flag bit: the sender expects no response. */
+export const FLAG_ONEWAY = 2;
+
+/** One remoting command (request or response). */
+export interface RemotingCommand {
+  code: number;
+  /** Language name of the sender ("JAVA", "GO", ...). */
+  language: string;
+  version: number;
+  opaque: number;
+  flag: number;
+  remark?: string;
+  extFields: Record<string, string>;
+  body?: Buffer;
+  serializeType: SerializeType;
+}
+
+/** Language codes of the ROCKETMQ binary header (one byte) and their names in JSON headers. */
+const LANGUAGES = ['JAVA', 'CPP', 'DOTNET', 'PYTHON', 'DELPHI', 'ERLANG', 'RUBY', 'OTHER', 'HTTP', 'GO', 'PHP', 'OMS', 'RUST', 'NODE_JS'];
+
+/** The smallest ROCKETMQ binary header: code 2, language 1, version 2, opaque 4, flag 4, remark 4, ext 4. */
+const MIN_BINARY_HEADER = 21;
+
+/**
+ * Splits a byte stream into frames (the bytes after each length prefix). Refuses a frame longer than
+ * `maxFrameBytes` as soon as its length is read, before buffering it.
+ */
+export class FrameSplitter {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+
+  constructor(private readonly maxFrameBytes: number) {}
+
+  /** Bytes received but not yet returned as frames. */
+  get pendingBytes(): number {
+    return this.buffered;
+  }
+
+  /** Add received bytes; returns the frames now complete (possibly none). Throws FrameError. */
+  push(chunk: Buffer): Buffer[] {
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    const frames: Buffer[] = [];
+    for (;;) {
+      if (this.buffered < 4) break;
+      const head = this.peek(4);
+      const length = head.readUInt32BE(0);
+      if (length < 4) throw new FrameError(`frame length ${length} is shorter than its header length field`);
+      if (length > this.maxFrameBytes) throw new FrameError(`frame of ${length} bytes exceeds the limit of ${this.maxFrameBytes}`);
+      if (this.buffered < 4 + length) break;
+      frames.push(this.take(4 + length).subarray(4));
+    }
+    return frames;
+  }
+
+  private peek(n: number): Buffer {
+    if (this.chunks[0]!.length < n) this.chunks = [Buffer.concat(this.chunks)];
+    return this.chunks[0]!.subarray(0, n);
+  }
+
+  private take(n: number): Buffer {
+    if (this.chunks[0]!.length < n) this.chunks = [Buffer.concat(this.chunks)];
+    const first = this.chunks[0]!;
+    const out = first.subarray(0, n);
+    if (first.length === n) this.chunks.shift();
+    else this.chunks[0] = first.subarray(n);
+    this.buffered -= n;
+    return out;
+  }
+}
+
+/** Decode one frame (without its length prefix). Throws FrameError. */
+export function decodeFrame(frame: Buffer): RemotingCommand {
+  if (frame.length < 4) throw new FrameError('frame has no header length field');
+  const word = frame.readUInt32BE(0);
+  const type = word >>> 24;
+  const headerLength = word & 0xffffff;
+  if (headerLength > frame.length - 4) throw new FrameError(`header length ${headerLength} exceeds the frame (${frame.length - 4} bytes)`);
+  const header = frame.subarray(4, 4 + headerLength);
+  const body = frame.length > 4 + headerLength ? frame.subarray(4 + headerLength) : undefined;
+  if (type === SerializeType.JSON) return { ...decodeJsonHeader(header), body, serializeType: SerializeType.JSON };
+  if (type === SerializeType.ROCKETMQ) return { ...decodeBinaryHeader(header), body, serializeType: SerializeType.ROCKETMQ };
+  throw new FrameError(`unknown header serialize type ${type}`);
+}
+
+type Header = Omit<RemotingCommand, 'body' | 'serializeType'>;
+
+function int32(v: unknown, field: string): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < -0x80000000 || v > 0x7fffffff) throw new FrameError(`header ${field} must be a 32-bit integer`);
+  return v;
+}
+
+function decodeJsonHeader(bytes: Buffer): Header {
+  let h: unknown;
+  try {
+    h = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    throw new FrameError('JSON header does not parse');
+  }
+  if (typeof h !== 'object' || h === null || Array.isArray(h)) throw new FrameError('JSON header is not an object');
+  const o = h as Record<string, unknown>;
+  const extFields: Record<string, string> = {};
+  if (o.extFields !== undefined && o.extFields !== null) {
+    if (typeof o.extFields !== 'object' || Array.isArray(o.extFields)) throw new FrameError('header extFields is not an object');
+    for (const [k, v] of Object.entries(o.extFields as Record<string, unknown>)) {
+      // fastjson writes every field as a string; a number or boolean from another client is taken as its text.
+      if (typeof v === 'string') extFields[k] = v;
+      else if (typeof v === 'number' || typeof v === 'boolean') extFields[k] = String(v);
+      else if (v !== null) throw new FrameError(`header extFields.${k.slice(0, 64)} is not a string`);
+    }
+  }
+  const language = typeof o.language === 'string' ? o.language : typeof o.language === 'number' ? (LANGUAGES[o.language] ?? 'OTHER') : 'OTHER';
+  if (o.remark !== undefined && o.remark !== null && typeof o.remark !== 'string') throw new FrameError('header remark is not a string');
+  return {
+    code: int32(o.code, 'code'),
+    language,
+    version: o.version === undefined ? 0 : int32(o.version, 'version'),
+    opaque: o.opaque === undefined ? 0 : int32(o.opaque, 'opaque'),
+    flag: o.flag === undefined ? 0 : int32(o.flag, 'flag'),
+    remark: typeof o.remark === 'string' ? o.remark : undefined,
+    extFields,
+  };
+}
+
+/** A bounds-checked reader over a header. */
+class Reader {
+  private at = 0;
+  constructor(private readonly b: Buffer) {}
+  get remaining(): number {
+    return this.b.length - this.at;
+  }
+  need(n: number, what: string): void {
+    if (n < 0 || n > this.remaining) throw new FrameError(`ROCKETMQ header: ${what} runs past the header`);
+  }
+  i8(): number {
+    this.need(1, 'a field');
+    return this.b.readInt8(this.at++);
+  }
+  i16(): number {
+    this.need(2, 'a field');
+    const v = this.b.readInt16BE(this.at);
+    this.at += 2;
+    return v;
+  }
+  i32(): number {
+    this.need(4, 'a field');
+    const v = this.b.readInt32BE(this.at);
+    this.at += 4;
+    return v;
+  }
+  utf8(n: number, what: string): string {
+    this.need(n, what);
+    const s = this.b.toString('utf8', this.at, this.at + n);
+    this.at += n;
+    return s;
+  }
+}
+
+function decodeBinaryHeader(bytes: Buffer): Header {
+  if (bytes.length < MIN_BINARY_HEADER) throw new FrameError(`ROCKETMQ header of ${bytes.length} bytes is shorter than ${MIN_BINARY_HEADER}`);
+  const r = new Reader(bytes);
+  const code = r.i16();
+  const lang = r.i8();
+  const version = r.i16();
+  const opaque = r.i32();
+  const flag = r.i32();
+  const remarkLength = r.i32();
+  const remark = remarkLength === 0 ? undefined : r.utf8(remarkLength, 'remark');
+  const extLength = r.i32();
+  r.need(extLength, 'extFields');
+  const extFields: Record<string, string> = {};
+  const end = r.remaining - extLength;
+  while (r.remaining > end) {
+    const k = r.utf8(r.i16(), 'an extFields key');
+    const v = r.utf8(r.i32(), 'an extFields value');
+    extFields[k] = v;
+  }
+  if (r.remaining !== end) throw new FrameError('ROCKETMQ header: extFields entries overrun their length');
+  return { code, language: LANGUAGES[lang] ?? 'OTHER', version, opaque, flag, remark, extFields };
+}
+
+/** Encode a command as a frame (with its length prefix), in its serialize type. */
+export function encodeFrame(cmd: RemotingCommand): Buffer {
+  const header = cmd.serializeType === SerializeType.ROCKETMQ ? encodeBinaryHeader(cmd) : encodeJsonHeader(cmd);
+  const bodyLength = cmd.body?.length ?? 0;
+  const prefix = Buffer.alloc(8);
+  prefix.writeUInt32BE(4 + header.length + bodyLength, 0);
+  prefix.writeUInt32BE(((cmd.serializeType & 0xff) << 24) | header.length, 4);
+  return Buffer.concat(cmd.body ? [prefix, header, cmd.body] : [prefix, header]);
+}
+
+/** The JSON header as RocketMQ's Java side writes it (fields in name order, absent remark omitted). */
+function encodeJsonHeader(cmd: RemotingCommand): Buffer {
+  const h: Record<string, unknown> = { code: cmd.code };
+  if (Object.keys(cmd.extFields).length > 0) h.extFields = cmd.extFields;
+  h.flag = cmd.flag;
+  h.language = cmd.language;
+  h.opaque = cmd.opaque;
+  if (cmd.remark !== undefined) h.remark = cmd.remark;
+  h.serializeTypeCurrentRPC = 'JSON';
+  h.version = cmd.version;
+  return Buffer.from(JSON.stringify(h), 'utf8');
+}
+
+function encodeBinaryHeader(cmd: RemotingCommand): Buffer {
+  const parts: Buffer[] = [];
+  const fixed = Buffer.alloc(13);
+  fixed.writeInt16BE(cmd.code, 0);
+  fixed.writeInt8(Math.max(0, LANGUAGES.indexOf(cmd.language)), 2);
+  fixed.writeInt16BE(cmd.version, 3);
+  fixed.writeInt32BE(cmd.opaque, 5);
+  fixed.writeInt32BE(cmd.flag, 9);
+  parts.push(fixed);
+  const remark = cmd.remark ? Buffer.from(cmd.remark, 'utf8') : Buffer.alloc(0);
+  parts.push(u32(remark.length), remark);
+  const ext: Buffer[] = [];
+  for (const [k, v] of Object.entries(cmd.extFields)) {
+    const kb = Buffer.from(k, 'utf8');
+    const vb = Buffer.from(v, 'utf8');
+    const kl = Buffer.alloc(2);
+    kl.writeUInt16BE(kb.length);
+    ext.push(kl, kb, u32(vb.length), vb);
+  }
+  const extBytes = Buffer.concat(ext);
+  parts.push(u32(extBytes.length), extBytes);
+  return Buffer.concat(parts);
+}
+
+function u32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n);
+  return b;
+}
+
+/** Whether the command is a response. */
+export function isResponse(cmd: RemotingCommand): boolean {
+  return (cmd.flag & FLAG_RESPONSE) !== 0;
+}
+
+/** Whether the sender expects no response. */
+export function isOneway(cmd: RemotingCommand): boolean {
+  return (cmd.flag & FLAG_ONEWAY) !== 0;
+}
+
+/** A response to `req` (same opaque), JSON header, as a RocketMQ NameServer answers. */
+export function responseTo(
+  req: Pick<RemotingCommand, 'opaque'>,
+  code: number,
+  opts: { remark?: string; extFields?: Record<string, string>; body?: Buffer } = {},
+): RemotingCommand {
+  return {
+    code,
+    language: 'JAVA', // what RocketMQ's own servers send; some clients only know the Java server's values
+    version: 0,
+    opaque: req.opaque,
+    flag: FLAG_RESPONSE,
+    remark: opts.remark,
+    extFields: opts.extFields ?? {},
+    body: opts.body,
+    serializeType: SerializeType.JSON,
+  };
+}

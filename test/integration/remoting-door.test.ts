@@ -1,0 +1,191 @@
+/**
+ * The remoting door on the wire (a minimal remoting client; the real RocketMQ peers are in
+ * rocketmq.test.ts): unknown codes, malformed frames, both route JSON forms, zone mode, RocketMQ's
+ * registration rules (CRC, increments, data versions, connection-bound liveness and its fencing), the
+ * KV config, ACL credentials and the door's own limits.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { status } from '@grpc/grpc-js';
+import { crc32 } from 'node:zlib';
+import { call, rejectsWith, startServer } from '../helpers/server';
+import { RemotingTestClient } from '../helpers/rocketmq';
+import { report } from '../fixtures/reports';
+import { parseLenientJson } from '../../src/network/remoting/json';
+import { RequestCode as C, ResponseCode as R } from '../../src/network/remoting/codes';
+import { signature } from '../../src/network/remoting/acl';
+import { SerializeType } from '../../src/network/remoting/frame';
+
+/** A REGISTER_BROKER request of broker `name` at `addr` with these topics and DataVersion counter. */
+function register(client: RemotingTestClient, name: string, addr: string, topics: string[], counter: number, over: { crc?: number; cluster?: string; id?: number } = {}) {
+  const table = Object.fromEntries(topics.map((t) => [t, { topicName: t, readQueueNums: 4, writeQueueNums: 4, perm: 6, topicFilterType: 'SINGLE_TAG', topicSysFlag: 0, order: false, attributes: {} }]));
+  const body = Buffer.from(JSON.stringify({ filterServerList: [], topicConfigSerializeWrapper: { dataVersion: { counter, stateVersion: 0, timestamp: 1000 + counter }, topicConfigTable: table } }));
+  return client.request(C.REGISTER_BROKER, {
+    brokerName: name,
+    brokerAddr: addr,
+    clusterName: over.cluster ?? 'rc',
+    haServerAddr: addr.replace(/:\d+$/, ':10912'),
+    brokerId: String(over.id ?? 0),
+    compressed: 'false',
+    bodyCrc32: String(over.crc ?? crc32(body) & 0x7fffffff),
+  }, { body });
+}
+
+const json = (b: Buffer | undefined) => parseLenientJson(b!.toString()) as Record<string, unknown>;
+
+describe('remoting door', () => {
+  test('unknown codes answer REQUEST_CODE_NOT_SUPPORTED; a malformed frame closes only its own connection', async () => {
+    const s = await startServer();
+    const a = new RemotingTestClient(s.port);
+    const b = new RemotingTestClient(s.port);
+    try {
+      const res = await a.request(9999);
+      assert.equal(res.code, R.REQUEST_CODE_NOT_SUPPORTED);
+      assert.equal((await a.request(C.GET_BROKER_CLUSTER_INFO)).code, R.SUCCESS, 'the connection stays usable');
+      b.raw(Buffer.from([0, 0, 0, 8, 7, 0, 0, 0, 0, 0, 0, 0])); // serialize type 7 does not exist
+      await b.closed;
+      assert.equal((await a.request(C.GET_BROKER_CLUSTER_INFO, {}, { serializeType: SerializeType.ROCKETMQ })).code, R.SUCCESS);
+      await rejectsWith(call(s.routes, 'getRoute', { topic: 'none' }), status.NOT_FOUND); // gRPC on the same port is unaffected
+    } finally {
+      a.close();
+      b.close();
+      await s.stop();
+    }
+  });
+
+  test('routes: fastjson form for old clients, standard JSON from 4.9.4 or on request; zone mode keeps the client\'s zone', async () => {
+    const s = await startServer();
+    const c = new RemotingTestClient(s.port);
+    try {
+      await call(s.brokers, 'registerBroker', report('b1', 0, ['t'], { zone: 'z1' }));
+      await call(s.brokers, 'registerBroker', report('b2', 0, ['t'], { zone: 'z2' }));
+      const old = await c.request(C.GET_ROUTEINFO_BY_TOPIC, { topic: 't' }, { version: 121 });
+      assert.match(old.body!.toString(), /"brokerAddrs":\{0:"10\.0\.0\.1:/);
+      const std = await c.request(C.GET_ROUTEINFO_BY_TOPIC, { topic: 't' }, { version: 401 });
+      assert.match(std.body!.toString(), /"brokerAddrs":\{"0":"10\.0\.0\.1:/);
+      const asked = await c.request(C.GET_ROUTEINFO_BY_TOPIC, { topic: 't', acceptStandardJsonOnly: 'true' }, { version: 121 });
+      assert.equal(asked.body!.toString(), std.body!.toString());
+      const zoned = json((await c.request(C.GET_ROUTEINFO_BY_TOPIC, { topic: 't', __ZONE_MODE: 'true', __ZONE_NAME: 'z2' })).body);
+      assert.deepEqual((zoned.brokerDatas as { brokerName: string }[]).map((b) => b.brokerName), ['b2']);
+      assert.deepEqual((zoned.queueDatas as { brokerName: string }[]).map((b) => b.brokerName), ['b2']);
+      const missing = await c.request(C.GET_ROUTEINFO_BY_TOPIC, { topic: 'nope' });
+      assert.equal(missing.code, R.TOPIC_NOT_EXIST);
+      assert.equal((await c.request(C.GET_ROUTEINFO_BY_TOPIC, {})).code, R.INVALID_PARAMETER, 'a missing header field is named');
+      const members = json((await c.request(C.GET_BROKER_MEMBER_GROUP, { clusterName: 'c1', brokerName: 'b1' })).body);
+      assert.deepEqual(members, { brokerMemberGroup: { brokerAddrs: { 0: '10.0.0.1:10913' }, brokerName: 'b1', cluster: 'c1' } });
+      assert.deepEqual(json((await c.request(C.GET_TOPICS_BY_CLUSTER, { cluster: 'c1' })).body), { topicList: ['t'] });
+    } finally {
+      c.close();
+      await s.stop();
+    }
+  });
+
+  test('registration follows RocketMQ: CRC checked, increments add, same version renews, connection close removes, fenced by connection', async () => {
+    const s = await startServer();
+    const c = new RemotingTestClient(s.port);
+    try {
+      assert.equal((await register(c, 'rb', '127.0.0.1:30001', ['a', 'b'], 1, { crc: 12345 })).remark, 'crc32 not match');
+      const single = await register(c, 'rb', '127.0.0.1:30001', ['a'], 1);
+      assert.equal(single.code, R.SYSTEM_ERROR, 'a single-topic registration before the full one is refused');
+      assert.equal((await register(c, 'rb', '127.0.0.1:30001', ['a', 'b'], 1)).code, R.SUCCESS);
+      assert.equal((await call(s.routes, 'getRoute', { topic: 'a' })).route!.brokers[0]!.brokerName, 'rb');
+      assert.equal((await register(c, 'rb', '127.0.0.1:30001', ['c'], 2)).code, R.SUCCESS, 'an increment');
+      const topics = await call(s.admin, 'listTopics', { cluster: 'rc', namePrefix: '', pageSize: 0, pageToken: '' });
+      assert.deepEqual(topics.topics.map((t) => t.name), ['a', 'b', 'c'], 'an increment adds and removes nothing');
+      const dv = (counter: number) => Buffer.from(JSON.stringify({ counter, stateVersion: 0, timestamp: 1000 + counter }));
+      const q = (counter: number) => c.request(C.QUERY_DATA_VERSION, { clusterName: 'rc', brokerName: 'rb', brokerAddr: '127.0.0.1:30001', brokerId: '0' }, { body: dv(counter) });
+      assert.equal((await q(2)).extFields.changed, 'false');
+      assert.equal((await q(3)).extFields.changed, 'true');
+      assert.equal((await c.request(C.DELETE_TOPIC_IN_NAMESRV, { topic: 'c' })).code, R.SUCCESS);
+      await rejectsWith(call(s.routes, 'getRoute', { topic: 'c' }), status.NOT_FOUND);
+
+      // A follower is told its leader's addresses.
+      const follower = await register(c, 'rb', '127.0.0.1:30002', ['a', 'b'], 1, { id: 1 });
+      assert.deepEqual(follower.extFields, { haServerAddr: '127.0.0.1:10912', masterAddr: '127.0.0.1:30001' });
+
+      // The same broker re-registers on a new connection; the old connection closing removes nothing.
+      const c2 = new RemotingTestClient(s.port);
+      assert.equal((await register(c2, 'rb', '127.0.0.1:30001', ['a', 'b'], 5)).code, R.SUCCESS);
+      c.close();
+      await c.closed;
+      const after = await call(s.admin, 'listBrokers', { cluster: 'rc', pageSize: 0, pageToken: '' });
+      assert.deepEqual(after.brokers.map((b) => b.brokerId), [0], 'the leader (new connection) stays; the follower (closed connection) left');
+      const removed = new Promise<void>((resolve) => s.server.registry.brokers.once('left', () => resolve()));
+      c2.close();
+      await removed;
+      assert.equal(s.server.registry.brokers.size, 0);
+
+      // Taken over through gRPC (same identity and address, a newer registration): the remoting
+      // connection closing later is a late goodbye of an older session and removes nothing.
+      const c3 = new RemotingTestClient(s.port);
+      assert.equal((await register(c3, 'rb', '127.0.0.1:30001', ['a', 'b'], 1)).code, R.SUCCESS);
+      await call(s.brokers, 'registerBroker', report('rb', 0, ['a'], { cluster: 'rc', addresses: ['127.0.0.1:30001'], leaseTtlMs: 60_000 }));
+      const handled = new Promise((resolve) => s.server.remoting.once('closed', resolve));
+      c3.close();
+      await handled;
+      assert.deepEqual((await call(s.admin, 'listBrokers', { cluster: 'rc', pageSize: 0, pageToken: '' })).brokers.map((b) => b.softwareVersion), ['5.3.1']);
+    } finally {
+      c.close();
+      await s.stop();
+    }
+  });
+
+  test('KV config is served from memory; the ORDER_TOPIC_CONFIG table goes to registering brokers', async () => {
+    const s = await startServer();
+    const c = new RemotingTestClient(s.port);
+    try {
+      assert.equal((await c.request(C.PUT_KV_CONFIG, { namespace: 'ORDER_TOPIC_CONFIG', key: 'o', value: 'rb:4' })).code, R.SUCCESS);
+      assert.equal((await c.request(C.GET_KV_CONFIG, { namespace: 'ORDER_TOPIC_CONFIG', key: 'o' })).extFields.value, 'rb:4');
+      assert.deepEqual(json((await c.request(C.GET_KVLIST_BY_NAMESPACE, { namespace: 'ORDER_TOPIC_CONFIG' })).body), { table: { o: 'rb:4' } });
+      assert.deepEqual(json((await register(c, 'rb', '127.0.0.1:30001', ['a', 'b'], 1)).body), { table: { o: 'rb:4' } });
+      assert.equal((await c.request(C.DELETE_KV_CONFIG, { namespace: 'ORDER_TOPIC_CONFIG', key: 'o' })).code, R.SUCCESS);
+      assert.equal((await c.request(C.GET_KV_CONFIG, { namespace: 'ORDER_TOPIC_CONFIG', key: 'o' })).code, R.QUERY_NOT_FOUND);
+    } finally {
+      c.close();
+      await s.stop();
+    }
+  });
+
+  test('credentials: with tokens set, requests need RocketMQ ACL signatures made with the role\'s token', async () => {
+    const s = await startServer({ adminToken: 'adm-secret', brokerToken: 'brk-secret' });
+    const c = new RemotingTestClient(s.port);
+    const signed = (fields: Record<string, string>, role: string, token: string) => {
+      const withKey = { ...fields, AccessKey: role };
+      return { ...withKey, Signature: signature({ extFields: withKey }, token) };
+    };
+    try {
+      const unsigned = await c.request(C.WIPE_WRITE_PERM_OF_BROKER, { brokerName: 'x' });
+      assert.equal(unsigned.code, R.NO_PERMISSION);
+      assert.match(unsigned.remark!, /AccessKey "admin"/);
+      const ok = await c.request(C.WIPE_WRITE_PERM_OF_BROKER, signed({ brokerName: 'x' }, 'admin', 'adm-secret'));
+      assert.deepEqual([ok.code, ok.extFields.wipeTopicCount], [R.SUCCESS, '0']);
+      assert.equal((await c.request(C.WIPE_WRITE_PERM_OF_BROKER, signed({ brokerName: 'x' }, 'admin', 'wrong'))).code, R.NO_PERMISSION);
+      assert.equal((await c.request(C.WIPE_WRITE_PERM_OF_BROKER, signed({ brokerName: 'x' }, 'broker', 'brk-secret'))).code, R.NO_PERMISSION, 'the broker role may not write as admin');
+      assert.equal((await register(c, 'rb', '127.0.0.1:30001', ['a', 'b'], 1)).code, R.NO_PERMISSION, 'brokers need the broker token');
+      assert.equal((await c.request(C.GET_BROKER_CLUSTER_INFO)).code, R.SUCCESS, 'reads stay open without a client token');
+    } finally {
+      c.close();
+      await s.stop();
+    }
+  });
+
+  test('limits: frame size, connections and per-peer rate', async () => {
+    const s = await startServer({ remotingMaxFrameBytes: 65_536, remotingMaxConnections: 2, remotingPeerRequestsPerSecond: 1 });
+    const clients = [new RemotingTestClient(s.port), new RemotingTestClient(s.port)];
+    try {
+      assert.equal((await clients[0]!.request(C.GET_BROKER_CLUSTER_INFO)).code, R.SUCCESS);
+      assert.equal((await clients[1]!.request(C.GET_BROKER_CLUSTER_INFO)).code, R.SUCCESS);
+      const third = new RemotingTestClient(s.port);
+      third.raw(Buffer.from([0, 0, 0, 4, 0, 0, 0, 0]));
+      await third.closed; // over --remoting-max-connections
+      const codes: number[] = [];
+      for (let i = 0; i < 4; i++) codes.push((await clients[0]!.request(C.GET_BROKER_CLUSTER_INFO)).code);
+      assert.ok(codes.includes(R.SYSTEM_BUSY), `the per-peer rate limit answers SYSTEM_BUSY (got ${codes.join(',')})`);
+      clients[1]!.raw(Buffer.from([0, 2, 0, 0])); // announces a 128 KiB frame
+      await clients[1]!.closed;
+    } finally {
+      for (const c of clients) c.close();
+      await s.stop();
+    }
+  });
+});

@@ -1,0 +1,225 @@
+/**
+ * The remoting codec: frames with JSON and ROCKETMQ binary headers, the stream splitter, fastjson's
+ * two JSON forms, register bodies (JSON and compressed), and fuzzed malformed frames (every bad input
+ * is a FrameError or BodyError, never another exception).
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { deflateSync } from 'node:zlib';
+import {
+  decodeFrame,
+  encodeFrame,
+  FLAG_ONEWAY,
+  FLAG_RESPONSE,
+  FrameError,
+  FrameSplitter,
+  isOneway,
+  isResponse,
+  responseTo,
+  SerializeType,
+  type RemotingCommand,
+} from '../../src/network/remoting/frame';
+import { NumberKeyMap, parseLenientJson, writeJson } from '../../src/network/remoting/json';
+import {
+  BodyError,
+  createTopicFields,
+  decodeRegisterBody,
+  permissionOf,
+  rmqPerm,
+  sysFlagOf,
+  toTopicConfig,
+} from '../../src/network/remoting/translate';
+import { versionName } from '../../src/network/remoting/codes';
+import { MessageType, Permission } from '../../generated/nameserver/v1/common';
+import { prng } from '../fuzz/inputs';
+
+const request = (over: Partial<RemotingCommand> = {}): RemotingCommand => ({
+  code: 105,
+  language: 'JAVA',
+  version: 513,
+  opaque: 42,
+  flag: 0,
+  extFields: { topic: 'orders', acceptStandardJsonOnly: 'true' },
+  serializeType: SerializeType.JSON,
+  ...over,
+});
+
+/** Strip the 4-byte length prefix of an encoded frame. */
+const frameOf = (b: Buffer) => b.subarray(4);
+
+describe('frames', () => {
+  for (const type of [SerializeType.JSON, SerializeType.ROCKETMQ]) {
+    test(`${SerializeType[type]} header and body round-trip`, () => {
+      const cmd = request({ serializeType: type, remark: 'héllo', body: Buffer.from('{"x":1}'), flag: FLAG_ONEWAY });
+      const wire = encodeFrame(cmd);
+      assert.equal(wire.readUInt32BE(0), wire.length - 4, 'length prefix counts everything after it');
+      assert.equal(wire.readUInt8(4), type, 'serialize type in the high byte');
+      const back = decodeFrame(frameOf(wire));
+      assert.deepEqual({ ...back, body: back.body?.toString() }, { ...cmd, body: '{"x":1}' });
+      assert.ok(isOneway(back) && !isResponse(back));
+    });
+  }
+
+  test('a ROCKETMQ binary header laid out byte by byte decodes (code, language, version, opaque, flag, remark, ext)', () => {
+    const k = Buffer.from('topic');
+    const v = Buffer.from('T1');
+    const header = Buffer.concat([
+      Buffer.from([0x00, 0x69]), // code 105
+      Buffer.from([9]), // GO
+      Buffer.from([0x01, 0x91]), // version 401
+      Buffer.from([0, 0, 0, 7]), // opaque
+      Buffer.from([0, 0, 0, 0]), // flag
+      Buffer.from([0, 0, 0, 0]), // no remark
+      Buffer.from([0, 0, 0, 2 + k.length + 4 + v.length]),
+      Buffer.from([0, k.length]), k, Buffer.from([0, 0, 0, v.length]), v,
+    ]);
+    const frame = Buffer.concat([Buffer.from([1, 0, 0, header.length]), header]);
+    const cmd = decodeFrame(frame);
+    assert.deepEqual([cmd.code, cmd.language, cmd.version, cmd.opaque, cmd.flag, cmd.remark, cmd.extFields, cmd.body], [105, 'GO', 401, 7, 0, undefined, { topic: 'T1' }, undefined]);
+  });
+
+  test('a JSON header as the Java client writes it decodes; responses are JSON with the request opaque', () => {
+    const json = '{"code":106,"extFields":{},"flag":0,"language":"JAVA","opaque":3,"serializeTypeCurrentRPC":"JSON","version":513}';
+    const frame = Buffer.concat([Buffer.from([0, 0, 0, json.length]), Buffer.from(json)]);
+    const cmd = decodeFrame(frame);
+    assert.equal(cmd.code, 106);
+    const res = decodeFrame(frameOf(encodeFrame(responseTo(cmd, 0, { extFields: { changed: 'true' } }))));
+    assert.equal(res.opaque, 3);
+    assert.equal(res.flag & FLAG_RESPONSE, FLAG_RESPONSE);
+    assert.equal(res.serializeType, SerializeType.JSON);
+    assert.deepEqual(res.extFields, { changed: 'true' });
+  });
+
+  test('the splitter reassembles frames split at every byte and refuses oversized or short lengths', () => {
+    const a = encodeFrame(request({ opaque: 1 }));
+    const b = encodeFrame(request({ opaque: 2, body: Buffer.alloc(300, 7) }));
+    const all = Buffer.concat([a, b]);
+    const s = new FrameSplitter(1024);
+    const got: number[] = [];
+    for (let i = 0; i < all.length; i++) for (const f of s.push(all.subarray(i, i + 1))) got.push(decodeFrame(f).opaque);
+    assert.deepEqual(got, [1, 2]);
+    assert.equal(s.pendingBytes, 0);
+    const big = new FrameSplitter(100);
+    assert.throws(() => big.push(b.subarray(0, 4)), (e: Error) => e instanceof FrameError && /exceeds the limit of 100/.test(e.message));
+    assert.throws(() => new FrameSplitter(100).push(Buffer.from([0, 0, 0, 2, 0, 0])), FrameError);
+  });
+
+  test('malformed headers are FrameErrors', () => {
+    const bad: Buffer[] = [
+      Buffer.from([0, 0, 0, 10, 1, 2]), // header length beyond the frame
+      Buffer.from([2, 0, 0, 0]), // unknown serialize type
+      Buffer.concat([Buffer.from([0, 0, 0, 3]), Buffer.from('{x}')]), // JSON that does not parse
+      Buffer.concat([Buffer.from([0, 0, 0, 2]), Buffer.from('[]')]),
+      Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from('{"code":"x"}')]),
+      Buffer.concat([Buffer.from([1, 0, 0, 5]), Buffer.alloc(5)]), // binary header too short
+    ];
+    for (const f of bad) assert.throws(() => decodeFrame(f), FrameError, f.toString('hex'));
+  });
+
+  test('fuzz: mutated and truncated frames only ever raise FrameError', () => {
+    const seeds = [
+      encodeFrame(request()),
+      encodeFrame(request({ serializeType: SerializeType.ROCKETMQ, remark: 'r', body: Buffer.from('b') })),
+      encodeFrame(request({ serializeType: SerializeType.ROCKETMQ, extFields: { a: '1', bb: '22', ccc: '333' } })),
+    ];
+    const seed = Number(process.env.FUZZ_SEED ?? 1234);
+    const rnd = prng(seed);
+    let decoded = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const b = Buffer.from(seeds[i % seeds.length]!);
+      const kind = Math.floor(rnd() * 3);
+      let input: Buffer;
+      if (kind === 0) {
+        for (let j = 0, n = 1 + Math.floor(rnd() * 6); j < n; j++) b[Math.floor(rnd() * b.length)]! ^= 1 << Math.floor(rnd() * 8);
+        input = b;
+      } else if (kind === 1) {
+        input = b.subarray(0, Math.floor(rnd() * b.length));
+      } else {
+        input = Buffer.from(Array.from({ length: Math.floor(rnd() * 64) }, () => Math.floor(rnd() * 256)));
+      }
+      try {
+        const s = new FrameSplitter(4096);
+        for (const f of s.push(input)) {
+          decodeFrame(f);
+          decoded++;
+        }
+      } catch (err) {
+        assert.ok(err instanceof FrameError, `seed ${seed} input ${i}: ${String(err)} for ${input.toString('hex')}`);
+      }
+    }
+    assert.ok(decoded > 100, 'some mutated frames still decode (the fuzzer reaches the decoder)');
+  });
+});
+
+describe('fastjson forms', () => {
+  test('numeric map keys: unquoted in the default form, quoted and sorted in the standard form', () => {
+    const v = { brokerAddrs: new NumberKeyMap([[1, 'b:1'], [0, 'a:1']]), zoneName: 'zé' };
+    assert.equal(writeJson(v, false), '{"brokerAddrs":{1:"b:1",0:"a:1"},"zoneName":"zé"}');
+    assert.equal(writeJson(v, true), '{"brokerAddrs":{"0":"a:1","1":"b:1"},"zoneName":"z\\u00e9"}');
+    assert.deepEqual(parseLenientJson(writeJson(v, false)), { brokerAddrs: { 0: 'a:1', 1: 'b:1' }, zoneName: 'zé' });
+  });
+
+  test('the lenient parser leaves strings alone', () => {
+    assert.deepEqual(parseLenientJson('{"a":"{1:2}", 7 :[1,2],"b":{-3:"x"}}'), { a: '{1:2}', 7: [1, 2], b: { '-3': 'x' } });
+    assert.throws(() => parseLenientJson('{1:}'), SyntaxError);
+  });
+});
+
+describe('register bodies and topic configs', () => {
+  const rmqTopic = { topicName: 'orders', readQueueNums: 8, writeQueueNums: 4, perm: 7, topicFilterType: 'SINGLE_TAG', topicSysFlag: 2, order: true, attributes: { 'message.type': 'FIFO' } };
+
+  test('the JSON body of a 5.x broker', () => {
+    const body = Buffer.from(JSON.stringify({
+      filterServerList: [],
+      topicConfigSerializeWrapper: { dataVersion: { counter: 9, stateVersion: 0, timestamp: 1700000000000 }, topicConfigTable: { orders: rmqTopic } },
+    }));
+    const out = decodeRegisterBody(body, false, 513, 1 << 20);
+    assert.deepEqual(out.dataVersion, { counter: 9, stateVersion: 0, timestamp: 1700000000000 });
+    assert.deepEqual(out.topics, [rmqTopic]);
+  });
+
+  test('the compressed body (4.x compressedRegister): length-prefixed parts in a zlib stream', () => {
+    const part = (s: string) => {
+      const b = Buffer.from(s);
+      const n = Buffer.alloc(4);
+      n.writeInt32BE(b.length);
+      return Buffer.concat([n, b]);
+    };
+    const count = Buffer.alloc(4);
+    count.writeInt32BE(2);
+    const raw = Buffer.concat([
+      part('{"counter":3,"stateVersion":0,"timestamp":5}'),
+      count,
+      part('orders 8 4 6 SINGLE_TAG {}'),
+      part('spaced 1 1 4 MULTI_TAG {"k":"a b"}'),
+      part('[]'),
+    ]);
+    const out = decodeRegisterBody(deflateSync(raw), true, 401, 1 << 20);
+    assert.deepEqual(out.dataVersion, { counter: 3, stateVersion: 0, timestamp: 5 });
+    assert.deepEqual(out.topics.map((t) => [t.topicName, t.readQueueNums, t.writeQueueNums, t.perm, t.topicFilterType, t.attributes]), [
+      ['orders', 8, 4, 6, 'SINGLE_TAG', {}],
+      ['spaced', 1, 1, 4, 'MULTI_TAG', { k: 'a b' }],
+    ]);
+    assert.throws(() => decodeRegisterBody(deflateSync(raw.subarray(0, 30)), true, 401, 1 << 20), BodyError);
+    assert.throws(() => decodeRegisterBody(deflateSync(Buffer.alloc(1 << 16)), true, 401, 1024), BodyError, 'inflation is bounded');
+    assert.throws(() => decodeRegisterBody(Buffer.from('nope'), true, 401, 1 << 20), BodyError);
+    assert.throws(() => decodeRegisterBody(Buffer.from('[1]'), false, 513, 1 << 20), BodyError);
+  });
+
+  test('topic configs keep what TopicConfig has no field for, and go back out as mqadmin sends them', () => {
+    const c = toTopicConfig(rmqTopic);
+    assert.equal(c.permission, Permission.PERMISSION_READ_WRITE);
+    assert.equal(c.messageType, MessageType.MESSAGE_TYPE_FIFO);
+    assert.equal(sysFlagOf(c), 2);
+    assert.equal(rmqPerm(Permission.PERMISSION_READ, c), 4 | 1, 'the inherit bit survives, the write bit follows the effective permission');
+    assert.deepEqual(createTopicFields(c), {
+      topic: 'orders', defaultTopic: 'TBW102', readQueueNums: '8', writeQueueNums: '4', perm: '7',
+      topicFilterType: 'SINGLE_TAG', topicSysFlag: '2', order: 'true', attributes: '+message.type=FIFO',
+    });
+    assert.deepEqual([0, 2, 4, 6].map(permissionOf), [Permission.PERMISSION_NONE, Permission.PERMISSION_WRITE, Permission.PERMISSION_READ, Permission.PERMISSION_READ_WRITE]);
+  });
+
+  test('version ordinals name releases', () => {
+    assert.deepEqual([212, 401, 413, 513, 514, 37].map(versionName), ['4.0.0-SNAPSHOT', '4.9.4', '5.0.0', '5.5.0', '5.5.1-SNAPSHOT', 'ordinal 37']);
+  });
+});
