@@ -25,15 +25,15 @@ _sym_db = _symbol_database.Default()
 from mq_nameserver.v1 import common_pb2 as nameserver_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fnameserver/v1/route_query.proto\x12\rnameserver.v1\x1a\x1anameserver/v1/common.proto\"?\n\x07Replica\x12\x11\n\tbroker_id\x18\x01 \x01(\r\x12\x11\n\taddresses\x18\x02 \x03(\t\x12\x0e\n\x06leader\x18\x03 \x01(\x08\"\xcd\x01\n\x0b\x42rokerRoute\x12\x13\n\x0b\x62roker_name\x18\x01 \x01(\t\x12\x0f\n\x07\x63luster\x18\x02 \x01(\t\x12\x0c\n\x04zone\x18\x03 \x01(\t\x12\x17\n\x0fread_queue_nums\x18\x04 \x01(\r\x12\x18\n\x10write_queue_nums\x18\x05 \x01(\r\x12-\n\npermission\x18\x06 \x01(\x0e\x32\x19.nameserver.v1.Permission\x12(\n\x08replicas\x18\x07 \x03(\x0b\x32\x16.nameserver.v1.Replica\"\x86\x01\n\x05Route\x12\r\n\x05topic\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x30\n\x0cmessage_type\x18\x03 \x01(\x0e\x32\x1a.nameserver.v1.MessageType\x12+\n\x07\x62rokers\x18\x04 \x03(\x0b\x32\x1a.nameserver.v1.BrokerRoute\" \n\x0fGetRouteRequest\x12\r\n\x05topic\x18\x01 \x01(\t\"7\n\x10GetRouteResponse\x12#\n\x05route\x18\x01 \x01(\x0b\x32\x14.nameserver.v1.Route\"\"\n\x10GetRoutesRequest\x12\x0e\n\x06topics\x18\x01 \x03(\t\"`\n\x11GetRoutesResponse\x12$\n\x06routes\x18\x01 \x03(\x0b\x32\x14.nameserver.v1.Route\x12\x11\n\tnot_found\x18\x02 \x03(\t\x12\x12\n\nwarming_up\x18\x03 \x01(\x08\"3\n\x11TopicSubscription\x12\r\n\x05topic\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\"r\n\x12WatchRoutesRequest\x12\x33\n\tsubscribe\x18\x01 \x03(\x0b\x32 .nameserver.v1.TopicSubscription\x12\x13\n\x0bunsubscribe\x18\x02 \x03(\t\x12\x12\n\nall_topics\x18\x03 \x01(\x08\"|\n\nRouteEvent\x12\r\n\x05topic\x18\x01 \x01(\t\x12+\n\x04type\x18\x02 \x01(\x0e\x32\x1d.nameserver.v1.RouteEventType\x12#\n\x05route\x18\x03 \x01(\x0b\x32\x14.nameserver.v1.Route\x12\r\n\x05\x65rror\x18\x04 \x01(\t\"e\n\rWatchProgress\x12\x19\n\x11subscribed_topics\x18\x01 \x01(\r\x12\x12\n\nall_topics\x18\x02 \x01(\x08\x12\x12\n\nwarming_up\x18\x03 \x01(\x08\x12\x11\n\tserver_id\x18\x04 \x01(\t\"p\n\x13WatchRoutesResponse\x12)\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x19.nameserver.v1.RouteEvent\x12.\n\x08progress\x18\x02 \x01(\x0b\x32\x1c.nameserver.v1.WatchProgress*\x8e\x01\n\x0eRouteEventType\x12 \n\x1cROUTE_EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x1c\n\x18ROUTE_EVENT_TYPE_UPDATED\x10\x01\x12\x1c\n\x18ROUTE_EVENT_TYPE_REMOVED\x10\x02\x12\x1e\n\x1aROUTE_EVENT_TYPE_TOO_LARGE\x10\x03\x32\x83\x02\n\nRouteQuery\x12K\n\x08GetRoute\x12\x1e.nameserver.v1.GetRouteRequest\x1a\x1f.nameserver.v1.GetRouteResponse\x12N\n\tGetRoutes\x12\x1f.nameserver.v1.GetRoutesRequest\x1a .nameserver.v1.GetRoutesResponse\x12X\n\x0bWatchRoutes\x12!.nameserver.v1.WatchRoutesRequest\x1a\".nameserver.v1.WatchRoutesResponse(\x01\x30\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fnameserver/v1/route_query.proto\x12\rnameserver.v1\x1a\x1anameserver/v1/common.proto\"?\n\x07Replica\x12\x11\n\tbroker_id\x18\x01 \x01(\r\x12\x11\n\taddresses\x18\x02 \x03(\t\x12\x0e\n\x06leader\x18\x03 \x01(\x08\"\xcd\x01\n\x0b\x42rokerRoute\x12\x13\n\x0b\x62roker_name\x18\x01 \x01(\t\x12\x0f\n\x07\x63luster\x18\x02 \x01(\t\x12\x0c\n\x04zone\x18\x03 \x01(\t\x12\x17\n\x0fread_queue_nums\x18\x04 \x01(\r\x12\x18\n\x10write_queue_nums\x18\x05 \x01(\r\x12-\n\npermission\x18\x06 \x01(\x0e\x32\x19.nameserver.v1.Permission\x12(\n\x08replicas\x18\x07 \x03(\x0b\x32\x16.nameserver.v1.Replica\"\x86\x01\n\x05Route\x12\r\n\x05topic\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x30\n\x0cmessage_type\x18\x03 \x01(\x0e\x32\x1a.nameserver.v1.MessageType\x12+\n\x07\x62rokers\x18\x04 \x03(\x0b\x32\x1a.nameserver.v1.BrokerRoute\" \n\x0fGetRouteRequest\x12\r\n\x05topic\x18\x01 \x01(\t\"R\n\x10GetRouteResponse\x12#\n\x05route\x18\x01 \x01(\x0b\x32\x14.nameserver.v1.Route\x12\x19\n\x11may_be_incomplete\x18\x02 \x01(\x08\"\"\n\x10GetRoutesRequest\x12\x0e\n\x06topics\x18\x01 \x03(\t\"{\n\x11GetRoutesResponse\x12$\n\x06routes\x18\x01 \x03(\x0b\x32\x14.nameserver.v1.Route\x12\x11\n\tnot_found\x18\x02 \x03(\t\x12\x12\n\nwarming_up\x18\x03 \x01(\x08\x12\x19\n\x11may_be_incomplete\x18\x04 \x01(\x08\"3\n\x11TopicSubscription\x12\r\n\x05topic\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\"r\n\x12WatchRoutesRequest\x12\x33\n\tsubscribe\x18\x01 \x03(\x0b\x32 .nameserver.v1.TopicSubscription\x12\x13\n\x0bunsubscribe\x18\x02 \x03(\t\x12\x12\n\nall_topics\x18\x03 \x01(\x08\"\x97\x01\n\nRouteEvent\x12\r\n\x05topic\x18\x01 \x01(\t\x12+\n\x04type\x18\x02 \x01(\x0e\x32\x1d.nameserver.v1.RouteEventType\x12#\n\x05route\x18\x03 \x01(\x0b\x32\x14.nameserver.v1.Route\x12\r\n\x05\x65rror\x18\x04 \x01(\t\x12\x19\n\x11may_be_incomplete\x18\x05 \x01(\x08\"e\n\rWatchProgress\x12\x19\n\x11subscribed_topics\x18\x01 \x01(\r\x12\x12\n\nall_topics\x18\x02 \x01(\x08\x12\x12\n\nwarming_up\x18\x03 \x01(\x08\x12\x11\n\tserver_id\x18\x04 \x01(\t\"p\n\x13WatchRoutesResponse\x12)\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x19.nameserver.v1.RouteEvent\x12.\n\x08progress\x18\x02 \x01(\x0b\x32\x1c.nameserver.v1.WatchProgress*\x8e\x01\n\x0eRouteEventType\x12 \n\x1cROUTE_EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x1c\n\x18ROUTE_EVENT_TYPE_UPDATED\x10\x01\x12\x1c\n\x18ROUTE_EVENT_TYPE_REMOVED\x10\x02\x12\x1e\n\x1aROUTE_EVENT_TYPE_TOO_LARGE\x10\x03\x32\x83\x02\n\nRouteQuery\x12K\n\x08GetRoute\x12\x1e.nameserver.v1.GetRouteRequest\x1a\x1f.nameserver.v1.GetRouteResponse\x12N\n\tGetRoutes\x12\x1f.nameserver.v1.GetRoutesRequest\x1a .nameserver.v1.GetRoutesResponse\x12X\n\x0bWatchRoutes\x12!.nameserver.v1.WatchRoutesRequest\x1a\".nameserver.v1.WatchRoutesResponse(\x01\x30\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'nameserver.v1.route_query_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ROUTEEVENTTYPE']._serialized_start=1226
-  _globals['_ROUTEEVENTTYPE']._serialized_end=1368
+  _globals['_ROUTEEVENTTYPE']._serialized_start=1308
+  _globals['_ROUTEEVENTTYPE']._serialized_end=1450
   _globals['_REPLICA']._serialized_start=78
   _globals['_REPLICA']._serialized_end=141
   _globals['_BROKERROUTE']._serialized_start=144
@@ -43,21 +43,21 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETROUTEREQUEST']._serialized_start=488
   _globals['_GETROUTEREQUEST']._serialized_end=520
   _globals['_GETROUTERESPONSE']._serialized_start=522
-  _globals['_GETROUTERESPONSE']._serialized_end=577
-  _globals['_GETROUTESREQUEST']._serialized_start=579
-  _globals['_GETROUTESREQUEST']._serialized_end=613
-  _globals['_GETROUTESRESPONSE']._serialized_start=615
-  _globals['_GETROUTESRESPONSE']._serialized_end=711
-  _globals['_TOPICSUBSCRIPTION']._serialized_start=713
-  _globals['_TOPICSUBSCRIPTION']._serialized_end=764
-  _globals['_WATCHROUTESREQUEST']._serialized_start=766
-  _globals['_WATCHROUTESREQUEST']._serialized_end=880
-  _globals['_ROUTEEVENT']._serialized_start=882
-  _globals['_ROUTEEVENT']._serialized_end=1006
-  _globals['_WATCHPROGRESS']._serialized_start=1008
-  _globals['_WATCHPROGRESS']._serialized_end=1109
-  _globals['_WATCHROUTESRESPONSE']._serialized_start=1111
-  _globals['_WATCHROUTESRESPONSE']._serialized_end=1223
-  _globals['_ROUTEQUERY']._serialized_start=1371
-  _globals['_ROUTEQUERY']._serialized_end=1630
+  _globals['_GETROUTERESPONSE']._serialized_end=604
+  _globals['_GETROUTESREQUEST']._serialized_start=606
+  _globals['_GETROUTESREQUEST']._serialized_end=640
+  _globals['_GETROUTESRESPONSE']._serialized_start=642
+  _globals['_GETROUTESRESPONSE']._serialized_end=765
+  _globals['_TOPICSUBSCRIPTION']._serialized_start=767
+  _globals['_TOPICSUBSCRIPTION']._serialized_end=818
+  _globals['_WATCHROUTESREQUEST']._serialized_start=820
+  _globals['_WATCHROUTESREQUEST']._serialized_end=934
+  _globals['_ROUTEEVENT']._serialized_start=937
+  _globals['_ROUTEEVENT']._serialized_end=1088
+  _globals['_WATCHPROGRESS']._serialized_start=1090
+  _globals['_WATCHPROGRESS']._serialized_end=1191
+  _globals['_WATCHROUTESRESPONSE']._serialized_start=1193
+  _globals['_WATCHROUTESRESPONSE']._serialized_end=1305
+  _globals['_ROUTEQUERY']._serialized_start=1453
+  _globals['_ROUTEQUERY']._serialized_end=1712
 # @@protoc_insertion_point(module_scope)

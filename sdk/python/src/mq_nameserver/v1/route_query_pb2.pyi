@@ -106,7 +106,9 @@ class BrokerRoute(_message.Message):
     cluster: _builtins.str
     """Cluster of the replica set."""
     zone: _builtins.str
-    """Zone of the replica set's leader (or of its first live replica)."""
+    """Zone of the replica set's leader, or without a live leader of its live replica with the lowest
+    broker_id: the same for every topic the replica set holds.
+    """
     read_queue_nums: _builtins.int
     """Number of read queues of the topic on this replica set."""
     write_queue_nums: _builtins.int
@@ -207,6 +209,12 @@ class GetRouteResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     ROUTE_FIELD_NUMBER: _builtins.int
+    MAY_BE_INCOMPLETE_FIELD_NUMBER: _builtins.int
+    may_be_incomplete: _builtins.bool
+    """True when this replica is warming up (it started recently and may not have heard from every
+    broker yet): the route may lack replica sets. A client should ask a warm replica and prefer its
+    answer, keeping this one only when no warm replica answers.
+    """
     @_builtins.property
     def route(self) -> Global___Route:
         """The route."""
@@ -215,10 +223,11 @@ class GetRouteResponse(_message.Message):
         self,
         *,
         route: Global___Route | None = ...,
+        may_be_incomplete: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["route", b"route"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["route", b"route"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["may_be_incomplete", b"may_be_incomplete", "route", b"route"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -257,8 +266,13 @@ class GetRoutesResponse(_message.Message):
     ROUTES_FIELD_NUMBER: _builtins.int
     NOT_FOUND_FIELD_NUMBER: _builtins.int
     WARMING_UP_FIELD_NUMBER: _builtins.int
+    MAY_BE_INCOMPLETE_FIELD_NUMBER: _builtins.int
     warming_up: _builtins.bool
     """True when this replica is warming up: `not_found` may list topics it has not heard of yet."""
+    may_be_incomplete: _builtins.bool
+    """True when this replica is warming up: every route in `routes` may lack replica sets (see
+    GetRouteResponse.may_be_incomplete).
+    """
     @_builtins.property
     def routes(self) -> _containers.RepeatedCompositeFieldContainer[Global___Route]:
         """Routes of the topics that exist, in request order."""
@@ -273,10 +287,11 @@ class GetRoutesResponse(_message.Message):
         routes: _abc.Iterable[Global___Route] | None = ...,
         not_found: _abc.Iterable[_builtins.str] | None = ...,
         warming_up: _builtins.bool = ...,
+        may_be_incomplete: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["not_found", b"not_found", "routes", b"routes", "warming_up", b"warming_up"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["may_be_incomplete", b"may_be_incomplete", "not_found", b"not_found", "routes", b"routes", "warming_up", b"warming_up"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -354,12 +369,18 @@ class RouteEvent(_message.Message):
     TYPE_FIELD_NUMBER: _builtins.int
     ROUTE_FIELD_NUMBER: _builtins.int
     ERROR_FIELD_NUMBER: _builtins.int
+    MAY_BE_INCOMPLETE_FIELD_NUMBER: _builtins.int
     topic: _builtins.str
     """Topic name."""
     type: Global___RouteEventType.ValueType
     """Updated or removed."""
     error: _builtins.str
     """Why the route could not be sent (TOO_LARGE only)."""
+    may_be_incomplete: _builtins.bool
+    """True when the route was sent while this replica was warming up: it may lack replica sets. The
+    first progress message with `warming_up` false confirms every route the stream delivered before
+    it (later changes are pushed as usual). A client should prefer a warm replica meanwhile.
+    """
     @_builtins.property
     def route(self) -> Global___Route:
         """The new route (UPDATED only)."""
@@ -371,10 +392,11 @@ class RouteEvent(_message.Message):
         type: Global___RouteEventType.ValueType = ...,
         route: Global___Route | None = ...,
         error: _builtins.str = ...,
+        may_be_incomplete: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["route", b"route"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["error", b"error", "route", b"route", "topic", b"topic", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["error", b"error", "may_be_incomplete", b"may_be_incomplete", "route", b"route", "topic", b"topic", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
