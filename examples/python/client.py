@@ -5,7 +5,8 @@ event:
 
   {"event": "get_route", "topic": "orders", "version": "...", "brokers": [...], "route": {...}}
   {"event": "get_route", "topic": "nope", "code": "NOT_FOUND", "details": "..."}
-  {"event": "route", "topic": "orders", "type": "ROUTE_EVENT_TYPE_UPDATED", "version": "...", "brokers": [...], "route": {...}}
+  {"event": "route", "topic": "orders", "type": "ROUTE_EVENT_TYPE_UPDATED", "version": "...", "brokers": [...], "route": {...},
+   "may_be_incomplete": false}     (true: a warming replica sent it; it comes again, false, once warm)
   {"event": "route", "topic": "orders", "type": "ROUTE_EVENT_TYPE_REMOVED", "version": "", "brokers": []}
   {"event": "progress", "nameserver": "127.0.0.1:9876", "server_id": "..."}   (the watch is in sync)
 
@@ -46,7 +47,7 @@ def on_change(ch: RouteChange) -> None:
     if ch.route is None:
         emit("route", topic=ch.topic, type="ROUTE_EVENT_TYPE_REMOVED", version="", brokers=[])
     else:
-        emit("route", topic=ch.topic, type="ROUTE_EVENT_TYPE_UPDATED", **describe(ch.route))
+        emit("route", topic=ch.topic, type="ROUTE_EVENT_TYPE_UPDATED", may_be_incomplete=ch.may_be_incomplete, **describe(ch.route))
 
 
 async def main(argv: list[str]) -> int:

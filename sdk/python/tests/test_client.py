@@ -13,7 +13,7 @@ import pytest
 from conftest import Spawn
 from helpers import Api, Events, NameServerProcess, unique
 
-from mq_nameserver import BackoffOptions, NameServerClient, RouteChange
+from mq_nameserver import BackoffOptions, NameServerClient, Route, RouteChange
 from mq_nameserver.v1 import common_pb2 as c
 
 FAST = BackoffOptions(initial=0.05, max=1.0)
@@ -199,3 +199,54 @@ async def test_a_replica_shut_down_gracefully_the_client_moves_on_with_no_gap(sp
         await ns.close()
         for a in apis:
             await a.close()
+
+
+async def test_a_warming_replica_is_not_trusted_while_a_warm_one_answers(api: Api, nameserver: NameServerProcess, spawn: Spawn) -> None:
+    warming = await spawn("--warmup-ms", "120000")
+    wapi = Api(warming.address)
+    shared, x, y = unique("wu-shared"), unique("wu-x"), unique("wu-y")
+    # The warm replica heard from both brokers, the warming one only from x.
+    await api.register(x, [shared])
+    await api.register(y, [shared])
+    await wapi.register(x, [shared])
+    events = Events()
+    try:
+        async with NameServerClient([warming.address, nameserver.address], on_connected=events.cb("connected"), on_route=events.cb("route")) as ns:
+            route = await ns.get_route(shared)
+            assert sorted(b.broker_name for b in route.brokers) == sorted([x, y]), "the warm replica's answer"
+            changes: list[RouteChange] = []
+            ns.watch([shared], changes.append)
+            (address, _) = await events.wait("connected")
+            assert address == nameserver.address and ns.stats.warming_skipped == 1
+            await events.wait("route", lambda ch: ch.topic == shared)
+            assert [(sorted(b.broker_name for b in ch.route.brokers), ch.may_be_incomplete) for ch in changes if ch.route] == [(sorted([x, y]), False)]
+        # With no warm replica, the warming one's route is better than nothing, and says so.
+        async with NameServerClient([warming.address], on_route=events.cb("alone")) as alone:
+            only = await alone.get_route(shared)
+            assert [b.broker_name for b in only.brokers] == [x]
+            alone.watch([shared], lambda _: None)
+            (change,) = await events.wait("alone")
+            assert change.may_be_incomplete and [b.broker_name for b in change.route.brokers] == [x]
+            assert alone.stats.warming_skipped == 0
+    finally:
+        await wapi.close()
+
+
+async def test_a_route_flagged_during_warm_up_is_delivered_again_unflagged_once_the_replica_is_warm(spawn: Spawn) -> None:
+    ns_proc = await spawn("--warmup-ms", "1500")
+    a = Api(ns_proc.address)
+    events = Events()
+    try:
+        await a.register("wb", ["wt"])
+        async with NameServerClient(ns_proc.address, on_route=events.cb("route")) as ns:
+            ns.watch(["wt"], lambda _: None)
+            (first,) = await events.wait("route")
+            assert first.may_be_incomplete and first.route is not None
+            (confirmed,) = await events.wait("route", lambda ch: not ch.may_be_incomplete)
+            route: Route | None = confirmed.route
+            assert route is not None and first.route is not None and route.version == first.route.version
+            assert route is ns.cached("wt")
+            assert ns.stats.route_events == 1, "confirmed by a progress message, not re-sent"
+            assert await ns.get_route("wt") is ns.cached("wt")
+    finally:
+        await a.close()

@@ -4,6 +4,12 @@ jittered back-off when its replica goes away. On every (re)connect it subscribes
 holds, so a failover re-sends nothing that did not change: replicas derive versions from content, so
 the same routes have the same versions everywhere.
 
+A replica that is warming up (started recently, may not have heard from every broker) answers with
+routes flagged ``may_be_incomplete``. The client prefers warm replicas: ``get_route`` asks the others
+and keeps a warming answer only when no warm replica answers; the watch stream moves on from a warming
+replica unless every other replica is warming or unreachable. Route changes say whether the route may
+be incomplete, and a flagged route is delivered again, unflagged, once its replica is warm.
+
 .. code-block:: python
 
     async with NameServerClient(["10.0.0.1:9876", "10.0.0.2:9876"]) as ns:
@@ -64,6 +70,9 @@ class RouteChange:
 
     topic: str
     route: Route | None
+    may_be_incomplete: bool = False
+    """True when a warming replica sent the route (no warm replica was reachable): it may lack replica
+    sets. The same route comes again with False once that replica is warm, or after a later change."""
 
 
 RouteListener = Callable[[RouteChange], None]
@@ -82,6 +91,12 @@ class ClientStats:
     """Route events received (updates and removals)."""
     route_event_bytes: int = 0
     """Encoded bytes of the route events received."""
+    warming_skipped: int = 0
+    """Watch streams left for another replica because this one was warming up."""
+
+
+class _WarmingUp(Exception):
+    """The replica's first progress said it is warming up, and another replica may be warm."""
 
 
 class StreamEnded(ConnectionError):
@@ -181,6 +196,10 @@ class NameServerClient:
         self._next = 0
         self._channels: dict[str, tuple[grpc.aio.Channel, RouteQueryAsyncStub]] = {}
         self._cache: dict[str, Route] = {}
+        # Cached topics whose route came flagged may_be_incomplete and is not confirmed yet.
+        self._incomplete: set[str] = set()
+        # Attempts since the watch stream last settled on a replica (failures and warming replicas left).
+        self._searching = 0
         self._watchers: dict[str, list[Watch]] = {}
         self._outbox: asyncio.Queue[rq.WatchRoutesRequest] | None = None
         self._stream_address: str | None = None
@@ -197,14 +216,18 @@ class NameServerClient:
         return self._cache.get(topic)
 
     async def get_route(self, topic: str) -> Route:
-        """The route of a topic: from the cache when the topic is watched and known, otherwise by
-        GetRoute, trying the replicas in turn while they answer UNAVAILABLE (down, or warming up) and
-        the like. NOT_FOUND and INVALID_ARGUMENT are raised as :class:`grpc.aio.AioRpcError`."""
+        """The route of a topic: from the cache when the topic is watched and known (and not flagged as
+        possibly incomplete), otherwise by GetRoute, trying the replicas in turn while they answer
+        UNAVAILABLE (down, or warming up) and the like, or answer a route flagged ``may_be_incomplete``
+        (warming up): the first warm replica's answer wins (a route, or NOT_FOUND), and a warming
+        replica's route is returned only when no warm replica answers. NOT_FOUND and INVALID_ARGUMENT
+        are raised as :class:`grpc.aio.AioRpcError`."""
         hit = self._cache.get(topic)
-        if hit is not None and topic in self._watchers:
+        if hit is not None and topic in self._watchers and topic not in self._incomplete:
             return hit
         addresses = await self._known_addresses()
         last: BaseException = LookupError("no NameServer address resolved")
+        warming: Route | None = None
         for i in range(len(addresses)):
             address = addresses[(self._next + i) % len(addresses)]
             try:
@@ -213,12 +236,18 @@ class NameServerClient:
                 )
             except grpc.aio.AioRpcError as err:
                 last = err
+                # Anything else (NOT_FOUND ...) is a warm replica's answer, and a warm answer wins.
                 if err.code() not in _RETRY_ON:
                     raise
                 continue
             if not res.HasField("route"):
                 raise LookupError(f"{address}: empty GetRoute answer for {topic!r}")
-            return res.route
+            if not res.may_be_incomplete:
+                return res.route
+            if warming is None:
+                warming = res.route  # keep looking for a warm replica
+        if warming is not None:
+            return warming
         raise last
 
     def watch(self, topics: Iterable[str], listener: RouteListener | None = None) -> Watch:
@@ -237,7 +266,7 @@ class NameServerClient:
             watchers.append(w)
             route = self._cache.get(topic)
             if route is not None:
-                loop.call_soon(self._deliver, w, RouteChange(topic, route))
+                loop.call_soon(self._deliver, w, RouteChange(topic, route, topic in self._incomplete))
         if added:
             if self._outbox is not None:
                 self._outbox.put_nowait(self._subscribe_request(added))
@@ -273,6 +302,7 @@ class NameServerClient:
             if not watchers:
                 del self._watchers[topic]
                 self._cache.pop(topic, None)
+                self._incomplete.discard(topic)
                 dropped.append(topic)
         if dropped and self._outbox is not None:
             self._outbox.put_nowait(rq.WatchRoutesRequest(unsubscribe=dropped))
@@ -320,6 +350,10 @@ class NameServerClient:
                 continue
             address = self._addresses[self._next % len(self._addresses)]
             err = await self._follow(address)
+            if isinstance(err, _WarmingUp):
+                # Another replica may be warm: try the next one now (neither a failure nor a back-off).
+                self._next += 1
+                continue
             self.stats.failovers += 1
             self._next += 1
             self._notify(self.on_disconnected, address, err)
@@ -335,20 +369,40 @@ class NameServerClient:
         self.stats.connects += 1
         writer = asyncio.get_running_loop().create_task(_write_all(call, outbox))
         greeted = False
+        # Events that come before the first progress message wait for it: it says whether the replica
+        # is warming up, and then the client may prefer another replica and drop them.
+        early: list[rq.RouteEvent] = []
         try:
             while True:
                 res = await call.read()
                 if res is grpc.aio.EOF:
-                    return StreamEnded("watch stream ended by the server")
+                    raise StreamEnded("watch stream ended by the server")
                 assert isinstance(res, rq.WatchRoutesResponse)
-                for ev in res.events:
+                if greeted:
+                    for ev in res.events:
+                        self._apply(ev)
+                    if res.HasField("progress"):
+                        self._confirm(res.progress.warming_up)
+                    continue
+                early.extend(res.events)
+                if not res.HasField("progress"):
+                    continue
+                if res.progress.warming_up and self._searching < len(self._addresses) - 1:
+                    self._searching += 1
+                    self.stats.warming_skipped += 1
+                    return _WarmingUp(address)
+                greeted = True
+                self._searching = 0
+                self._stream_address = address
+                self._backoff.reset()
+                self._notify(self.on_connected, address, res.progress.server_id)
+                for ev in early:
                     self._apply(ev)
-                if res.HasField("progress") and not greeted:
-                    greeted = True
-                    self._stream_address = address
-                    self._backoff.reset()
-                    self._notify(self.on_connected, address, res.progress.server_id)
+                early = []
+                self._confirm(res.progress.warming_up)
         except Exception as err:  # noqa: BLE001 (AioRpcError mostly; whatever it is, move on)
+            if not greeted:
+                self._searching += 1
             return err
         finally:
             if self._outbox is outbox:
@@ -371,7 +425,25 @@ class NameServerClient:
             self._cache[ev.topic] = route
         else:
             self._cache.pop(ev.topic, None)
-        change = RouteChange(ev.topic, route)
+        may_be_incomplete = route is not None and ev.may_be_incomplete
+        if may_be_incomplete:
+            self._incomplete.add(ev.topic)
+        else:
+            self._incomplete.discard(ev.topic)
+        self._publish(RouteChange(ev.topic, route, may_be_incomplete), watchers)
+
+    def _confirm(self, warming_up: bool) -> None:
+        """A progress message from a warm replica confirms the flagged routes it sent before it."""
+        if warming_up or not self._incomplete:
+            return
+        for topic in list(self._incomplete):
+            self._incomplete.discard(topic)
+            route = self._cache.get(topic)
+            watchers = self._watchers.get(topic)
+            if route is not None and watchers:
+                self._publish(RouteChange(topic, route, False), watchers)
+
+    def _publish(self, change: RouteChange, watchers: list[Watch]) -> None:
         for w in list(watchers):
             self._deliver(w, change)
         self._notify(self.on_route, change)
