@@ -46,26 +46,13 @@ def emit(event: str, **fields: Any) -> None:
 
 
 class Store(CommandHandler):
-    """The broker's configuration (what a real broker persists). Each command is applied here, then
-    reported through the agent (a delta to every NameServer) before the agent answers it."""
+    """The broker's configuration (what a real broker persists). Each command is applied here; when the
+    answer is OK the agent reports the change to every NameServer (a delta) and only then answers."""
 
     def __init__(self, topics: list[TopicConfig], groups: list[GroupConfig]) -> None:
         self.topics = {t.name: t for t in topics}
         self.groups = {g.name: g for g in groups}
-        self.agent: BrokerAgent | None = None
         self.started = time.time()
-
-    def report(self, **change: list[str]) -> None:
-        assert self.agent is not None
-        if change.get("upsert_topics"):
-            self.agent.upsert_topics([self.topics[n] for n in change["upsert_topics"]])
-        if change.get("delete_topics"):
-            self.agent.delete_topics(change["delete_topics"])
-        if change.get("upsert_groups"):
-            self.agent.upsert_groups([self.groups[n] for n in change["upsert_groups"]])
-        if change.get("delete_groups"):
-            self.agent.delete_groups(change["delete_groups"])
-        emit("delta", counter=self.agent.counter, full_register=False, **{k: change.get(k, []) for k in ("upsert_topics", "delete_topics", "upsert_groups", "delete_groups")})
 
     async def create_topic(self, topic: TopicConfig) -> CommandReply:
         held = self.topics.get(topic.name)
@@ -74,20 +61,17 @@ class Store(CommandHandler):
                 return CommandReply(c.COMMAND_OUTCOME_OK)
             return CommandReply(c.COMMAND_OUTCOME_ALREADY_EXISTS, f"topic {topic.name} exists with another configuration")
         self.topics[topic.name] = topic
-        self.report(upsert_topics=[topic.name])
         return CommandReply(c.COMMAND_OUTCOME_OK)
 
     async def update_topic(self, topic: TopicConfig) -> CommandReply:
         if topic.name not in self.topics:
             return CommandReply(c.COMMAND_OUTCOME_NOT_FOUND, f"no topic {topic.name}")
         self.topics[topic.name] = topic
-        self.report(upsert_topics=[topic.name])
         return CommandReply(c.COMMAND_OUTCOME_OK)
 
     async def delete_topic(self, name: str) -> CommandReply:
         if self.topics.pop(name, None) is None:
             return CommandReply(c.COMMAND_OUTCOME_NOT_FOUND, f"no topic {name}")
-        self.report(delete_topics=[name])
         return CommandReply(c.COMMAND_OUTCOME_OK)
 
     async def create_group(self, group: GroupConfig) -> CommandReply:
@@ -97,27 +81,21 @@ class Store(CommandHandler):
                 return CommandReply(c.COMMAND_OUTCOME_OK)
             return CommandReply(c.COMMAND_OUTCOME_ALREADY_EXISTS, f"group {group.name} exists with another configuration")
         self.groups[group.name] = group
-        self.report(upsert_groups=[group.name])
         return CommandReply(c.COMMAND_OUTCOME_OK)
 
     async def update_group(self, group: GroupConfig) -> CommandReply:
         if group.name not in self.groups:
             return CommandReply(c.COMMAND_OUTCOME_NOT_FOUND, f"no group {group.name}")
         self.groups[group.name] = group
-        self.report(upsert_groups=[group.name])
         return CommandReply(c.COMMAND_OUTCOME_OK)
 
     async def delete_group(self, name: str) -> CommandReply:
         if self.groups.pop(name, None) is None:
             return CommandReply(c.COMMAND_OUTCOME_NOT_FOUND, f"no group {name}")
-        self.report(delete_groups=[name])
         return CommandReply(c.COMMAND_OUTCOME_OK)
 
     async def set_permission(self, permission: c.Permission.ValueType) -> CommandReply:
-        assert self.agent is not None
-        self.agent.set_permission(permission)  # the broker-wide permission travels in a full registration
-        emit("delta", counter=self.agent.counter, full_register=True, upsert_topics=[], delete_topics=[], upsert_groups=[], delete_groups=[])
-        return CommandReply(c.COMMAND_OUTCOME_OK)
+        return CommandReply(c.COMMAND_OUTCOME_OK)  # the agent re-registers: the permission travels in the registration
 
     def positions(self) -> PositionsReport:
         """Simulated offsets: every queue grows a little with time; groups lag 10 messages behind."""
@@ -176,7 +154,7 @@ async def main(argv: list[str]) -> int:
         for g in args.group
     ]
     store = Store(topics, groups)
-    agent = store.agent = BrokerAgent(
+    agent = BrokerAgent(
         nameservers=args.nameservers,
         cluster=args.cluster,
         broker_name=args.broker_name,
@@ -191,10 +169,14 @@ async def main(argv: list[str]) -> int:
         report_interval=args.positions_ms / 1000,
         heartbeat_interval=args.heartbeat_ms / 1000,
         on_registered=lambda ns, info: emit(
-            "registered", nameserver=ns, session_id=info.session_id, server_id=info.server_id, grace_ms=info.grace_ms,
+            "registered", nameserver=ns, session_id=info.session_id, server_id=info.server_id, grace_ms=round(info.grace * 1000),
             broker_name=args.broker_name, epoch=agent.epoch, counter=agent.counter, topics=sorted(store.topics),
         ),
         on_disconnected=lambda ns, err: emit("disconnected", nameserver=ns, error=str(err)),
+        on_delta=lambda ns, d: emit(
+            "delta", nameserver=ns, counter=d.data_version.counter, upsert_topics=[t.name for t in d.upsert_topics],
+            delete_topics=list(d.delete_topics), upsert_groups=[g.name for g in d.upsert_groups], delete_groups=list(d.delete_groups),
+        ),
         on_command=lambda cmd: emit("command", command_id=cmd.command_id, action=cmd.WhichOneof("action"), detail=describe(cmd)),
         on_command_result=lambda ns, r: emit(
             "command_result", nameserver=ns, command_id=r.command_id, outcome=c.CommandOutcome.Name(r.outcome), message=r.message

@@ -54,6 +54,8 @@ def new_agent(nameservers: Sequence[str], events: Events | None = None, **over: 
         "on_rejected": ev.cb("rejected"),
         "on_reported": ev.cb("reported"),
         "on_command": ev.cb("command"),
+        "on_delta": ev.cb("delta"),
+        "on_command_result": ev.cb("command_result"),
         "on_warning": ev.cb("warning"),
     }
     options.update(over)
@@ -112,6 +114,9 @@ async def test_upsert_and_delete_reach_every_nameserver_as_deltas_on_the_held_ve
             await o.until("b and c present, a gone", lambda r: "b" in r and "c" in r and "a" not in r)
             assert o.routes["c"].brokers[0].read_queue_nums == 3
         assert agent.counter == 3
+        assert sorted((a, d.base_counter, d.data_version.counter, [t.name for t in d.upsert_topics], list(d.delete_topics)) for a, d in events.of("delta")) == sorted(
+            (a.address, base, base + 1, up, down) for a in apis for base, up, down in ((1, ["b", "c"], []), (2, [], ["a"]))
+        )
         for s in agent.session_stats():
             assert (s.deltas_sent, s.registrations, s.held_counter) == (2, 1, 3)
         for a in apis:
@@ -397,6 +402,13 @@ async def test_admin_commands_the_handler_applies_them_and_the_route_is_there_wh
             route = await a.route("made")
             assert route is not None and [(b.broker_name, b.read_queue_nums) for b in route.brokers] == [(name, 3)]
         assert [x.name for x in agent.topics()] == ["held", "made"]
+        # On the agent's side too: the command, the delta to both replicas, then the result.
+        assert [(n, args[0] if n != "command" else "") for n, args in events.seen if n in ("command", "delta", "command_result")] == [
+            ("command", ""),
+            ("delta", s1.address),
+            ("delta", s2.address),
+            ("command_result", s1.address),
+        ]
 
         # Idempotent create; a conflicting one is ALREADY_EXISTS and changes nothing.
         again = await apis[1].admin.CreateTopic(adm.CreateTopicRequest(topic=made, broker_names=[name]))

@@ -79,6 +79,7 @@ class SessionHost(Protocol):
     def metadata(self) -> Metadata: ...
     def accepted(self, s: Session, info: br.SessionAccepted) -> None: ...
     def command(self, s: Session, cmd: br.Command) -> None: ...
+    def delta(self, s: Session, delta: br.ReportDeltaRequest) -> None: ...
     def disconnected(self, s: Session, err: BaseException) -> None: ...
     def resync(self, s: Session, reason: str) -> None: ...
     def rejected(self, s: Session, error: str) -> None: ...
@@ -172,22 +173,21 @@ class Session:
             self.send_registration()
             return
         h = self._host.state.header
-        self._write(
-            "delta",
-            delta=br.ReportDeltaRequest(
-                cluster=h.cluster,
-                broker_name=h.broker_name,
-                broker_id=h.broker_id,
-                base_counter=change.base_counter,
-                data_version=DataVersion(epoch=self._host.state.epoch, counter=change.counter),
-                upsert_topics=change.upsert_topics,
-                delete_topics=change.delete_topics,
-                upsert_groups=change.upsert_groups,
-                delete_groups=change.delete_groups,
-            ),
+        delta = br.ReportDeltaRequest(
+            cluster=h.cluster,
+            broker_name=h.broker_name,
+            broker_id=h.broker_id,
+            base_counter=change.base_counter,
+            data_version=DataVersion(epoch=self._host.state.epoch, counter=change.counter),
+            upsert_topics=change.upsert_topics,
+            delete_topics=change.delete_topics,
+            upsert_groups=change.upsert_groups,
+            delete_groups=change.delete_groups,
         )
+        self._write("delta", delta=delta)
         self._held = change.counter
         self._count(deltas_sent=1)
+        self._host.delta(self, delta)
 
     def send_heartbeat(self) -> None:
         """A keep-alive carrying the version this NameServer should hold; its Ack says if it does not."""

@@ -78,8 +78,8 @@ class SessionInfo:
 
     session_id: str
     server_id: str
-    grace_ms: int
-    """How long the NameServer keeps this broker's routes after the stream ends."""
+    grace: float
+    """Seconds the NameServer keeps this broker's routes after the stream ends."""
 
 
 class CommandHandler:
@@ -163,7 +163,8 @@ class BrokerAgent:
     :param on_registered: ``(address, SessionInfo)``: a session's registration was accepted (again after
         every reconnect). :param on_disconnected: ``(address, error)``: a session's stream ended or
         failed (it reconnects), or the address was dropped. :param on_command: a command arrived (before
-        the handler runs). :param on_command_result: ``(address, CommandResult)``: a command's result was sent
+        the handler runs). :param on_delta: ``(address, ReportDeltaRequest)``: a delta was sent on a session. :param
+        on_command_result: ``(address, CommandResult)``: a command's result was sent
         back on the session it came from (after the change was reported everywhere). :param on_resync: ``(address, reason)``: the NameServer asked for a full
         re-register. :param on_rejected: ``(address, error)``: a registration was refused. :param
         on_reported: ``(address, "positions" | "instances")``: a report was acknowledged. :param
@@ -201,6 +202,7 @@ class BrokerAgent:
         on_registered: Callable[[str, SessionInfo], None] | None = None,
         on_disconnected: Callable[[str, BaseException], None] | None = None,
         on_command: Callable[[br.Command], None] | None = None,
+        on_delta: Callable[[str, br.ReportDeltaRequest], None] | None = None,
         on_command_result: Callable[[str, br.CommandResult], None] | None = None,
         on_resync: Callable[[str, str], None] | None = None,
         on_rejected: Callable[[str, str], None] | None = None,
@@ -238,6 +240,7 @@ class BrokerAgent:
         self.on_registered = on_registered
         self.on_disconnected = on_disconnected
         self.on_command = on_command
+        self.on_delta = on_delta
         self.on_command_result = on_command_result
         self.on_resync = on_resync
         self.on_rejected = on_rejected
@@ -618,12 +621,15 @@ class _Host:
 
     def accepted(self, s: Session, info: br.SessionAccepted) -> None:
         a = self._agent
-        a._call(a.on_registered, s.address, SessionInfo(info.session_id, info.server_id, info.grace_ms))  # noqa: SLF001
+        a._call(a.on_registered, s.address, SessionInfo(info.session_id, info.server_id, info.grace_ms / 1000))  # noqa: SLF001
         # A replica that just (re)joined should not wait a whole interval for positions and instances.
         a._spawn(a._report([s]))  # noqa: SLF001
 
     def command(self, s: Session, cmd: br.Command) -> None:
         self._agent._on_command(s, cmd)  # noqa: SLF001
+
+    def delta(self, s: Session, delta: br.ReportDeltaRequest) -> None:
+        self._agent._call(self._agent.on_delta, s.address, delta)  # noqa: SLF001
 
     def disconnected(self, s: Session, err: BaseException) -> None:
         a = self._agent
