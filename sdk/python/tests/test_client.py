@@ -126,7 +126,7 @@ async def test_a_host_name_expands_to_its_addresses(api: Api, nameserver: NameSe
 
 
 async def test_sigkill_of_the_replica_fails_over_with_zero_route_messages_for_100_unchanged_topics(spawn: Spawn) -> None:
-    replicas = [await spawn() for _ in range(3)]
+    replicas = list(await asyncio.gather(spawn(), spawn(), spawn()))
     topics = [f"fo-{i}" for i in range(100)]
     apis = [Api(r.address) for r in replicas]
     events = Events()
@@ -170,7 +170,7 @@ async def test_sigkill_of_the_replica_fails_over_with_zero_route_messages_for_10
 
 
 async def test_a_replica_shut_down_gracefully_the_client_moves_on_with_no_gap(spawn: Spawn) -> None:
-    pair = [await spawn(), await spawn()]
+    pair = list(await asyncio.gather(spawn(), spawn()))
     topics = ["gs-1", "gs-2", "gs-3"]
     apis = [Api(r.address) for r in pair]
     events = Events()
