@@ -14,6 +14,7 @@
 #   .tools/bin/protoc-gen-go        Go plugins for `npm run generate`    (Go stubs of the contract)
 #   .tools/bin/protoc-gen-go-grpc
 #   .tools/venv/                    Python virtualenv, PyPI packages pinned in test/interop/requirements.txt
+#                                   and sdk/python/requirements-dev.txt; the Python SDK installed editable
 #   Go modules of every go.mod      `go mod download` into Go's module cache and a build into Go's
 #                                   build cache (sdk/go, examples/go: the interop test builds the
 #                                   Go broker offline, GOPROXY=off)
@@ -65,16 +66,22 @@ go_tool kustomize "$KUSTOMIZE"
 go_tool protoc-gen-go "$PROTOC_GEN_GO"
 go_tool protoc-gen-go-grpc "$PROTOC_GEN_GO_GRPC"
 
-# Python: one virtualenv with the pinned requirements.
+# Python: one virtualenv with the pinned requirements (the polyglot tests' grpcio, grpcio-tools,
+# protobuf; the Python SDK's pytest, mypy and stub plugins), then the Python SDK itself, editable
+# (sdk/python: its sources are used in place, so editing them needs no reinstall). The build backend
+# is pinned in the requirements and used without build isolation, so nothing is fetched for it.
 requirements="$root/test/interop/requirements.txt"
+sdk_requirements="$root/sdk/python/requirements-dev.txt"
 if [[ -f "$requirements" ]]; then
-  want="$(sha256sum "$requirements" | cut -c1-64)"
+  # The editable install records the absolute path of sdk/python: a moved clone installs again.
+  want="$({ echo "$root"; cat "$requirements" "$sdk_requirements"; } | sha256sum | cut -c1-64)"
   if [[ ! -x "$tools/venv/bin/python" ]] || ! stamp_is venv "$want"; then
     need python3 "install Python 3.11+ with venv"
-    echo "install-test-tools: python3 -m venv .tools/venv && pip install -r test/interop/requirements.txt"
+    echo "install-test-tools: python3 -m venv .tools/venv && pip install -r test/interop/requirements.txt -r sdk/python/requirements-dev.txt && pip install -e sdk/python"
     rm -rf "$tools/venv"
     python3 -m venv "$tools/venv"
-    "$tools/venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
+    "$tools/venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements" -r "$sdk_requirements"
+    "$tools/venv/bin/pip" install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e "$root/sdk/python"
     stamp_set venv "$want"
   fi
 fi

@@ -55,9 +55,13 @@ function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEn
   }
 }
 
-/** Generate the Python stubs into `dir` with the venv's grpc_tools.protoc (examples/python/gen.sh). */
-export function buildPython(dir: string): void {
-  run('bash', [path.join(ROOT, 'examples/python/gen.sh'), dir], ROOT, { ...process.env, PYTHON: python() });
+/**
+ * Check that the venv's Python imports the Python SDK (sdk/python, installed editable by
+ * scripts/install-test-tools.sh; its stubs are generated from proto/ by `npm run generate`) and
+ * return where it was found.
+ */
+export function pythonSdk(): string {
+  return run(python(), ['-c', 'import mq_nameserver, mq_nameserver.v1.broker_registry_pb2_grpc as g; print(mq_nameserver.__file__)'], ROOT).trim();
 }
 
 /**

@@ -1,0 +1,1 @@
+"""Generated from proto/nameserver/v1 by scripts/generate.sh (npm run generate); do not edit."""
