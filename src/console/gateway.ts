@@ -15,7 +15,7 @@
 import type http from 'node:http';
 import * as grpc from '@grpc/grpc-js';
 import type { FileRegistry } from '@bufbuild/protobuf';
-import { isLoopbackPeer } from '../shared/peers';
+import { CONSOLE_PEER_METADATA, isLoopbackPeer } from '../shared/peers';
 import { BadRequest, loadRegistry, parseRequest, responseJson } from './json';
 import { isAdminWrite, methodTable, type GatewayMethod } from './methods';
 import { RESULTS_TRAILER } from '../shared/contract';
@@ -289,7 +289,10 @@ export class Gateway {
     const md = new grpc.Metadata();
     const auth = req.headers.authorization;
     if (auth) md.set('authorization', auth);
-    if (this.opts.internal) md.set(this.opts.internal.key, this.opts.internal.value);
+    if (this.opts.internal) {
+      md.set(this.opts.internal.key, this.opts.internal.value);
+      md.set(CONSOLE_PEER_METADATA, `${req.socket.remoteAddress ?? 'unknown'}:${req.socket.remotePort ?? 0}`);
+    }
     return md;
   }
 

@@ -14,6 +14,8 @@ import type { Config } from './config';
 import { log } from './log';
 import { ShuttingDown } from './metadata/errors';
 import { MetadataCore } from './metadata/core';
+import type { BrokerState } from './metadata/broker-manager';
+import { permissionToJSON } from '../../generated/nameserver/v1/common';
 import { adminService } from './network/admin/service';
 import { brokerRegistryService } from './network/broker-registry/service';
 import { SessionDirectory } from './network/broker-registry/session';
@@ -166,7 +168,22 @@ export class NameServer {
     for (const r of REFLECTION_SERVICES) {
       this.server.addService(r.definition, { serverReflectionInfo: bidi(`${r.name}/ServerReflectionInfo`, this.streams, reflectionHandler(reflection)) });
     }
-    this.warmup.on('done', () => this.setServing('SERVING'));
+    this.warmup.on('done', () => {
+      log.info({ event: 'warmup.done', brokers: this.core.brokers.size, topics: this.core.routes.size }, 'warm-up over: serving');
+      this.setServing('SERVING');
+    });
+    this.logMembership();
+  }
+
+  /** One log line per broker that joins, changes (addresses, permission, zone, version) or leaves, and why. */
+  private logMembership(): void {
+    const fields = (s: BrokerState) => ({ broker: s.key, addresses: s.addresses, session: s.sessionKind, epoch: s.epoch });
+    this.core.brokers.on('joined', (s) => log.info({ event: 'broker.joined', ...fields(s), zone: s.zone, version: s.softwareVersion }, `broker ${s.key} joined`));
+    this.core.brokers.on('updated', (s, prev) => {
+      const changed = (['addresses', 'permission', 'zone', 'softwareVersion'] as const).filter((k) => JSON.stringify(s[k]) !== JSON.stringify(prev[k]));
+      log.info({ event: 'broker.updated', ...fields(s), changed, permission: permissionToJSON(s.permission) }, `broker ${s.key} changed: ${changed.join(', ')}`);
+    });
+    this.core.brokers.on('left', (s, reason) => log.info({ event: 'broker.left', ...fields(s), reason }, `broker ${s.key} left: ${reason}`));
   }
 
   /** The bound port of the operations HTTP server (0 when off). */

@@ -9,6 +9,12 @@ import { peerHost } from './address';
 /** Metadata key of the per-process internal secret (the server's Guard holds the secret). */
 export const INTERNAL_METADATA = 'x-nameserver-internal';
 
+/**
+ * Metadata key with the address of the web console's HTTP client, sent by the console gateway next to
+ * the internal secret so the server's audit log names the operator's machine (trusted only with it).
+ */
+export const CONSOLE_PEER_METADATA = 'x-nameserver-console-peer';
+
 /** Whether a grpc-js peer string ("127.0.0.1:5000", "[::1]:5000", "::ffff:127.0.0.1:5000", "unix:…") is loopback. */
 export function isLoopbackPeer(peer: string): boolean {
   if (peer.startsWith('unix:')) return true;

@@ -10,7 +10,8 @@ import {
   type AdminServer,
 } from '../../../../generated/nameserver/v1/admin';
 import type { Command } from '../../../../generated/nameserver/v1/broker_registry';
-import { type GroupConfig, type TopicConfig } from '../../../../generated/nameserver/v1/common';
+import { CommandOutcome, commandOutcomeToJSON, type GroupConfig, type TopicConfig } from '../../../../generated/nameserver/v1/common';
+import { log } from '../../log';
 import type { ServerUnaryCall } from '@grpc/grpc-js';
 import {
   clusters,
@@ -97,8 +98,21 @@ export function adminService(deps: AdminDeps): AdminServer {
     action: NonNullable<Command['action']>,
     encode: { encode(m: R): { finish(): Uint8Array } },
   ): Promise<R> => {
-    deps.guard.adminWrite(call);
+    // The audit trail: one line per Admin write, refused or carried out, with who asked and what each
+    // broker answered.
+    const who = deps.guard.identify(call);
+    const method = call.getPath().slice(call.getPath().lastIndexOf('/') + 1);
+    const audit = { event: 'admin.write', method, action: what, targets: targets.map((t) => t.key), peer: who.peer, role: who.role };
+    try {
+      deps.guard.adminWrite(call);
+    } catch (err) {
+      log.warn({ ...audit, refused: (err as Error).message }, 'admin write refused');
+      throw err;
+    }
     const results = await deps.commands.sendAll(targets, action, deadline(call));
+    const outcomes = results.map((x) => `${x.cluster}/${x.brokerName}/${x.brokerId} ${commandOutcomeToJSON(x.outcome).replace('COMMAND_OUTCOME_', '')}`);
+    const ok = results.length > 0 && results.every((x) => x.outcome === CommandOutcome.COMMAND_OUTCOME_OK);
+    log[ok ? 'info' : 'warn']({ ...audit, results: outcomes }, ok ? 'admin write applied' : 'admin write incomplete');
     return requireAllOk(what, { results } as R, (x) => encode.encode(x).finish());
   };
   const spec = (req: TargetSpec) => ({ cluster: req.cluster, brokerNames: req.brokerNames });

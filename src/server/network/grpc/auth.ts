@@ -6,7 +6,7 @@
  * constant time and never logged.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { INTERNAL_METADATA, isLoopbackPeer } from '../../../shared/peers';
+import { CONSOLE_PEER_METADATA, INTERNAL_METADATA, isLoopbackPeer } from '../../../shared/peers';
 import type { Metadata } from '@grpc/grpc-js';
 import { PermissionDenied, Unauthenticated } from '../../metadata/errors';
 
@@ -62,6 +62,24 @@ export class Guard {
     if (matches.includes(role) || (acceptsAnyToken && matches.length > 0)) return;
     if (matches.length > 0) throw new PermissionDenied(`the ${matches[0]} token may not call ${SERVICE_OF[role]}`);
     throw new Unauthenticated(`the bearer token is not valid for ${SERVICE_OF[role]}`);
+  }
+
+  /**
+   * Who a call says it is, for the audit log: the role whose token it presented ("none" without one),
+   * and for this process's own console the HTTP client it serves (`via`).
+   */
+  identify(call: { getPeer(): string; metadata?: Metadata }): { role: Role | 'console' | 'none' | 'unknown-token'; peer: string } {
+    const internal = call.metadata?.get(INTERNAL_METADATA)[0];
+    if (typeof internal === 'string' && timingSafeEqual(digest(internal), this.internalDigest)) {
+      const via = call.metadata?.get(CONSOLE_PEER_METADATA)[0];
+      return { role: 'console', peer: typeof via === 'string' ? `console ${via}` : 'console' };
+    }
+    const header = call.metadata?.get('authorization')[0];
+    const m = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+    if (!m) return { role: 'none', peer: call.getPeer() };
+    const got = digest(m[1]!);
+    const role = (Object.keys(this.digests) as Role[]).find((r) => timingSafeEqual(this.digests[r]!, got));
+    return { role: role ?? 'unknown-token', peer: call.getPeer() };
   }
 
   /** Admin writes: with no admin token configured, only loopback peers may write. */

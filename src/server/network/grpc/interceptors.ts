@@ -73,6 +73,10 @@ export function metricsInterceptor(metrics: Metrics): ServerInterceptor {
       sendStatus: (s, next) => {
         stats.done(status[s.code] ?? String(s.code), unary ? (performance.now() - started) / 1000 : undefined);
         if (s.code === status.INTERNAL || s.code === status.UNKNOWN) log.error({ rpc: method.path, code: status[s.code], details: s.details, peer: call.getPeer() }, 'call failed');
+        // Two processes claiming one broker id: an operator wants to hear of it at once.
+        else if (s.code === status.ALREADY_EXISTS && method.path.startsWith('/nameserver.v1.BrokerRegistry/')) {
+          log.warn({ event: 'broker.conflict', rpc: method.path, details: s.details, peer: call.getPeer() }, 'broker id conflict refused');
+        }
         next(s);
       },
     });

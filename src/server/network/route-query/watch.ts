@@ -37,6 +37,7 @@ import { checkDecoded, endWithStatus, type StreamTracker } from '../grpc/adapter
 import { http2SessionOf } from '../grpc/internals';
 import { toStatus } from '../grpc/status';
 import type { Metrics } from '../../metrics';
+import { log } from '../../log';
 
 type Call = ServerDuplexStream<WatchRoutesRequest, WatchRoutesResponse>;
 
@@ -248,6 +249,7 @@ export class RouteWatcher {
         onStall: () => {
           // The stream is ended (then reset); its 'close' makes the hub drop this watcher.
           opts.metrics?.watchersEnded.inc({ reason: 'stalled' });
+          log.warn({ event: 'watch.stalled', peer: call.getPeer(), stallTimeoutMs: opts.stallTimeoutMs }, 'ended a WatchRoutes stream whose client read nothing');
           this.writer.close();
           opts.streams.abortStalled(
             call,
