@@ -19,7 +19,6 @@ import { report, topic } from '../fixtures/reports';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const MAIN = path.join(ROOT, 'src/cli/main.ts');
-const BIN = path.join(ROOT, 'bin/nameserver-admin.js');
 
 /** The environment of the CLI: none of the caller's NameServer settings leak in. */
 function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -625,12 +624,3 @@ describe('nameserver-admin check-replicas', () => {
   });
 });
 
-describe('nameserver-admin entry points', () => {
-  test('bin/nameserver-admin.js --help exits 0 and lists the commands and exit codes', async () => {
-    const r = await cli(['--help'], {}, [BIN]);
-    assertCode(r, 0);
-    assert.match(r.stdout, /^Usage: nameserver-admin /m);
-    assert.match(r.stdout, /check-replicas/);
-    assert.match(r.stdout, /^Exit codes:$/m);
-  });
-});

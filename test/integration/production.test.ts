@@ -201,13 +201,18 @@ describe('production: the packed package, installed without dev dependencies, ru
 
   test('the binaries run: nameserver-admin against the server, nameserver --help', async () => {
     const bin = path.join(app, 'node_modules', '.bin');
+    const help = await run(path.join(bin, 'nameserver-admin'), ['--help'], app);
+    assert.equal(help.code, 0, help.stderr);
+    assert.match(help.stdout, /^Usage: nameserver-admin /m);
+    assert.match(help.stdout, /check-replicas/);
+    assert.match(help.stdout, /^Exit codes:$/m);
     const version = await run(path.join(bin, 'nameserver-admin'), ['--version'], app);
     assert.equal(version.stdout.trim(), (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version);
     const cluster = await run(path.join(bin, 'nameserver-admin'), ['--server', `127.0.0.1:${port}`, 'cluster'], app);
     assert.equal(cluster.code, 0, cluster.stderr);
     assert.match(cluster.stdout, /^server\s+\S+ \(version /m);
-    const help = await run(path.join(bin, 'nameserver'), ['--help'], app);
-    assert.equal(help.code, 0, help.stderr);
-    assert.match(help.stdout, /--listen/);
+    const serverHelp = await run(path.join(bin, 'nameserver'), ['--help'], app);
+    assert.equal(serverHelp.code, 0, serverHelp.stderr);
+    assert.match(serverHelp.stdout, /--listen/);
   });
 });
