@@ -39,7 +39,7 @@ import {
 } from '../../generated/nameserver/v1/common';
 import { GetRouteResponse, RouteEvent, RouteEventType, type WatchRoutesResponse } from '../../generated/nameserver/v1/route_query';
 import { followWithFailover } from './follow';
-import { EXIT, UsageError, exitCodeForStatus, statusName } from './errors';
+import { EXIT, UsageError, describeStatus, exitCodeForStatus } from './errors';
 import * as fmt from './format';
 import { isServiceError, parseServers, resultsOfError, type ResultsDecoder, type Rpc } from './rpc';
 
@@ -180,7 +180,7 @@ async function write<R extends { results: BrokerResult[] }>(ctx: Context, type: 
     const partial = resultsOfError(err, type);
     if (!partial) throw err;
     ctx.out(ctx.json ? JSON.stringify(type.toJSON(partial), null, 2) : fmt.results(partial.results));
-    ctx.err(`error: ${statusName(err.code)}: ${err.details}`);
+    ctx.err(`error: ${describeStatus(err)}`);
     const allMissing = partial.results.length > 0 && partial.results.every((r) => r.outcome === CommandOutcome.COMMAND_OUTCOME_NOT_FOUND);
     return allMissing ? EXIT.NOT_FOUND : EXIT.WRITE_INCOMPLETE;
   }
@@ -458,7 +458,7 @@ export const COMMANDS: CommandDef[] = [
             c = await write(ctx, SetBrokerPermissionResponse, () => ctx.rpc.adminCall('setBrokerPermission', { cluster: str(o, 'cluster'), brokerName, permission }));
           } catch (err) {
             if (!isServiceError(err)) throw err;
-            ctx.err(`error: ${statusName(err.code)}: ${err.details}`);
+            ctx.err(`error: ${describeStatus(err)}`);
             c = exitCodeForStatus(err.code);
           }
           if (code === EXIT.OK) code = c;

@@ -80,3 +80,15 @@ export function exitCodeForStatus(code: status): number {
 export function statusName(code: number): string {
   return status[code] ?? String(code);
 }
+
+/**
+ * A status as the CLI prints it: "UNAVAILABLE: <details>", with grpc-js's transport notes taken out
+ * ("Resolution note:", "Last error:" chains) so the line says what went wrong once.
+ */
+export function describeStatus(err: { code: number; details?: string }): string {
+  const details = (err.details ?? '')
+    .replace(/[\s.]*Resolution note:.*$/s, '')
+    .replace(/^No connection established\. Last error: (?:Error: )?/, 'no connection: ')
+    .trim();
+  return `${statusName(err.code)}: ${details || 'no details'}`;
+}

@@ -7,7 +7,7 @@
  */
 import { status, type ClientDuplexStream, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import { Backoff, DEFAULT_BACKOFF } from '../shared/backoff';
-import { EXIT, exitCodeForStatus, statusName } from './errors';
+import { EXIT, describeStatus, exitCodeForStatus } from './errors';
 
 /** Statuses after which another replica (or the same one, restarted) may well answer. */
 const MOVE_ON = new Set([status.UNAVAILABLE, status.CANCELLED, status.DEADLINE_EXCEEDED, status.INTERNAL, status.UNKNOWN, status.ABORTED]);
@@ -68,9 +68,9 @@ export function followWithFailover<M>(ctx: FollowContext, servers: readonly stri
       });
       stream.on('error', (err: ServiceError) => {
         if (stopped || lost) return;
-        if (MOVE_ON.has(err.code)) return moveOn(`${statusName(err.code)}: ${err.details}`);
+        if (MOVE_ON.has(err.code)) return moveOn(describeStatus(err));
         lost = true;
-        ctx.err(`error: ${statusName(err.code)}: ${err.details} (server ${address})`);
+        ctx.err(`error: ${describeStatus(err)} (server ${address})`);
         finish(exitCodeForStatus(err.code));
       });
       stream.on('end', () => moveOn('the server ended the stream'));

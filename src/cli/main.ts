@@ -7,7 +7,7 @@
 import { status } from '@grpc/grpc-js';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { COMMANDS, intIn, type CommandDef, type Context } from './commands';
-import { CliError, EXIT, EXIT_CODES_HELP, UsageError, exitCodeForStatus, statusName } from './errors';
+import { CliError, EXIT, EXIT_CODES_HELP, UsageError, describeStatus, exitCodeForStatus } from './errors';
 import { isServiceError, parseServers, Rpc } from './rpc';
 import { SERVER_VERSION } from '../shared/version';
 
@@ -100,7 +100,7 @@ function addCommand(program: Command, def: CommandDef, io: Io, interrupted: Prom
     } catch (err) {
       // Say which server could not be reached.
       if (isServiceError(err) && (err.code === status.UNAVAILABLE || err.code === status.DEADLINE_EXCEEDED)) {
-        err.details = `${err.details.replace(/[\s.]*Resolution note:\s*$/, '')} (server ${rpc.options.servers.join(',')})`;
+        err.details = `${err.details.replace(/[\s.]*Resolution note:.*$/s, '')} (server ${rpc.options.servers.join(',')})`;
       }
       throw err;
     } finally {
@@ -121,7 +121,7 @@ export function reportError(err: unknown, io: Io): number {
     return err.exitCode;
   }
   if (isServiceError(err)) {
-    io.err(`error: ${statusName(err.code)}: ${err.details}`);
+    io.err(`error: ${describeStatus(err)}`);
     return exitCodeForStatus(err.code);
   }
   io.err(`error: ${err instanceof Error ? err.message : String(err)}`);

@@ -389,6 +389,29 @@ describe('nameserver-admin writes', () => {
     assertCode(unknown, 2);
   });
 
+  test('a typo in --cluster or in --brokers is the same kind of error: exit 2, saying what exists, nothing sent', async () => {
+    const before = w1.commands.length;
+    const cluster = await cli(['--server', s.address, 'create-topic', 'typo-t', '--queues', '2', '--cluster', 'c9']);
+    assertCode(cluster, 2);
+    assert.equal(cluster.stderr.trim(), 'error: NOT_FOUND: cluster "c9" has no registered brokers; known clusters: c1');
+    const brokers = await cli(['--server', s.address, 'create-topic', 'typo-t', '--queues', '2', '--brokers', 'w9']);
+    assertCode(brokers, 2);
+    assert.equal(brokers.stderr.trim(), 'error: NOT_FOUND: replica set "w9" is not registered; known replica sets: w1, w2');
+    const drain = await cli(['--server', s.address, 'drain', '--cluster', 'c1', '--brokers', 'w9']);
+    assertCode(drain, 2);
+    assert.match(drain.stderr, /replica set "w9" is not registered in cluster "c1"; known replica sets in cluster "c1": w1, w2/);
+    assert.equal(w1.commands.length, before, 'nothing was sent to any broker');
+  });
+
+  test('an unreachable server is one line: no grpc-js transport notes', async () => {
+    const r = await cli(['--server', '127.0.0.1:1', '--timeout-ms', '2000', 'cluster']);
+    assertCode(r, 4);
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0]!, /^error: (UNAVAILABLE|DEADLINE_EXCEEDED): .*\(server 127\.0\.0\.1:1\)$/);
+    assert.doesNotMatch(r.stderr, /Resolution note/);
+  });
+
   test('drain and restore take --brokers like the other writes (several replica sets, one result line each)', async () => {
     const drain = await cli(['--server', s.address, 'drain', '--cluster', 'c1', '--brokers', 'w1,w2']);
     assertCode(drain, 0);

@@ -69,6 +69,11 @@ export class GroupNotFound extends DomainError {
   }
 }
 
+/** Nothing of that name is registered here; the message says what was asked for and what exists. */
+export class NotRegistered extends DomainError {
+  readonly kind = 'not-found';
+}
+
 /** The broker is not registered on this replica. */
 export class BrokerNotFound extends DomainError {
   readonly kind = 'not-found';

@@ -20,21 +20,6 @@ const CODES: Record<ErrorKind, status> = {
   unauthenticated: status.UNAUTHENTICATED,
 };
 
-/** Stable message prefixes, so scripts can match on them. */
-const PREFIX: Record<ErrorKind, string> = {
-  'invalid-argument': 'invalid argument',
-  'not-found': 'not found',
-  'already-exists': 'already exists',
-  'failed-precondition': 'failed precondition',
-  aborted: 'aborted',
-  unavailable: 'unavailable',
-  'resource-exhausted': 'resource exhausted',
-  unimplemented: 'unimplemented',
-  'deadline-exceeded': 'deadline exceeded',
-  'permission-denied': 'permission denied',
-  unauthenticated: 'unauthenticated',
-};
-
 /** A gRPC status object as grpc-js callbacks and `emit('error')` take it. */
 export type StatusObject = Partial<ServiceError> & { code: status; details: string };
 
@@ -43,7 +28,8 @@ export function toStatus(err: unknown, rpc: string): StatusObject {
   if (err instanceof DomainError) {
     const metadata = new Metadata();
     if (err.detail) metadata.set(err.detail.key, Buffer.from(err.detail.bytes));
-    return { code: CODES[err.kind], details: `${PREFIX[err.kind]}: ${err.message}`, metadata };
+    // The message only: every client shows the status code beside it ("INVALID_ARGUMENT: topics[3].name ...").
+    return { code: CODES[err.kind], details: err.message, metadata };
   }
   log.error({ rpc, err }, 'internal error');
   return { code: status.INTERNAL, details: 'internal error (logged on the server)', metadata: new Metadata() };
