@@ -120,22 +120,26 @@ export function listTopics(r: MetadataCore, req: ListTopicsRequest): ListTopicsR
   return { topics: p.keys.map((t) => topicSummary(r, t)), nextPageToken: p.nextPageToken, total: p.total };
 }
 
+/** The live brokers among an entity's holders, in broker order, each with the config it reports. */
+function reportingBrokers<C>(r: MetadataCore, holders: ReadonlyMap<string, C>): Array<{ state: BrokerState; config: C }> {
+  return [...holders]
+    .map(([key, config]) => ({ state: r.brokers.get(key), config }))
+    .filter((x): x is { state: BrokerState; config: C } => x.state !== undefined)
+    .sort((a, b) => (brokerSortKey(a.state) < brokerSortKey(b.state) ? -1 : 1));
+}
+
 /** One topic: its route and every reporting broker's config and queue offsets. */
 export function getTopic(r: MetadataCore, topic: string): GetTopicResponse {
   const entry = r.routes.get(topic);
   const holders = r.topics.holders(topic);
   if (!entry || !holders) throw new TopicNotFound(topic);
-  const brokers = [...holders]
-    .map(([key, config]) => ({ state: r.brokers.get(key)!, config }))
-    .filter((x) => x.state)
-    .sort((a, b) => (brokerSortKey(a.state) < brokerSortKey(b.state) ? -1 : 1))
-    .map(({ state, config }) => ({
-      cluster: state.cluster,
-      brokerName: state.brokerName,
-      brokerId: state.brokerId,
-      config: TopicConfig.fromPartial(config),
-      queuePositions: r.positions.queuePositions(state.key, topic),
-    }));
+  const brokers = reportingBrokers(r, holders).map(({ state, config }) => ({
+    cluster: state.cluster,
+    brokerName: state.brokerName,
+    brokerId: state.brokerId,
+    config: TopicConfig.fromPartial(config),
+    queuePositions: r.positions.queuePositions(state.key, topic),
+  }));
   return { route: entry.route, brokers };
 }
 
@@ -170,16 +174,12 @@ export function listGroups(r: MetadataCore, req: ListGroupsRequest): ListGroupsR
 export function getGroup(r: MetadataCore, group: string): GetGroupResponse {
   const holders = r.groups.holders(group);
   if (!holders) throw new GroupNotFound(group);
-  const brokers = [...holders]
-    .map(([key, config]) => ({ state: r.brokers.get(key)!, config }))
-    .filter((x) => x.state)
-    .sort((a, b) => (brokerSortKey(a.state) < brokerSortKey(b.state) ? -1 : 1))
-    .map(({ state, config }) => ({
-      cluster: state.cluster,
-      brokerName: state.brokerName,
-      brokerId: state.brokerId,
-      config: GroupConfig.fromPartial(config),
-    }));
+  const brokers = reportingBrokers(r, holders).map(({ state, config }) => ({
+    cluster: state.cluster,
+    brokerName: state.brokerName,
+    brokerId: state.brokerId,
+    config: GroupConfig.fromPartial(config),
+  }));
   return { summary: groupSummary(r, group), brokers };
 }
 
