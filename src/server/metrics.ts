@@ -17,6 +17,7 @@ export interface MetricSources {
   clusterWatchers: () => number;
   openStreams: () => number;
   pendingCommands: () => number;
+  remotingConnections: () => number;
 }
 
 /** Latency buckets of unary RPCs, in seconds. */
@@ -69,6 +70,8 @@ export class MethodStats {
 export class Metrics {
   readonly core = new prom.Registry();
   private readonly methods = new Map<string, MethodStats>();
+  /** RocketMQ remoting requests answered, by request name and response code name. */
+  readonly remotingRequests: prom.Counter<'request' | 'response'>;
   readonly pushes: prom.Counter;
   readonly coalesced: prom.Counter;
   readonly watchersEnded: prom.Counter<'reason'>;
@@ -113,6 +116,8 @@ export class Metrics {
     custom('nameserver_rpc_duration_seconds', 'Unary RPC latency by method.', 'histogram', () =>
       [...this.methods].flatMap(([m, s]) => s.histogramValues(m, 'nameserver_rpc_duration_seconds')),
     );
+    this.remotingRequests = new prom.Counter({ name: 'nameserver_remoting_requests_total', help: 'RocketMQ remoting requests answered, by request and response code.', labelNames: ['request', 'response'], registers: [r] });
+    gauge('nameserver_remoting_connections', 'Open RocketMQ remoting connections.', src.remotingConnections);
     this.pushes = new prom.Counter({ name: 'nameserver_watch_messages_total', help: 'Messages written to watch streams.', registers: [r] });
     this.coalesced = new prom.Counter({ name: 'nameserver_watch_coalesced_total', help: 'Route changes absorbed by a change already pending for the same subscriber and topic.', registers: [r] });
     this.watchersEnded = new prom.Counter({ name: 'nameserver_watchers_ended_total', help: 'Watch streams the server ended, by reason.', labelNames: ['reason'], registers: [r] });

@@ -101,6 +101,7 @@ export class NameServer {
       clusterWatchers: () => this.clusterWatch.size,
       openStreams: () => this.streams.size,
       pendingCommands: () => this.commands.size,
+      remotingConnections: () => this.remoting.connections,
     });
     const guard = (this.guard = new Guard({ broker: config.brokerToken, admin: config.adminToken, client: config.clientToken }));
     const limiter = new PeerRateLimiter(config.peerRequestsPerSecond);
@@ -140,6 +141,7 @@ export class NameServer {
       { maxConnections: config.remotingMaxConnections, maxFrameBytes: config.remotingMaxFrameBytes, peerRequestsPerSecond: config.remotingPeerRequestsPerSecond },
       this.serverId,
     );
+    this.remoting.on('answered', (request, response) => this.metrics.remotingRequests.inc({ request, response }));
     // Definitions: responses may be pre-encoded bytes; undecodable requests become INVALID_ARGUMENT.
     const serve = (service: grpc.ServiceDefinition, impl: grpc.UntypedServiceImplementation) => this.server.addService(tolerantDecoding(acceptingEncoded(service)), impl);
     const { core, warmup, streams, sessions, commands, serverId, startedAtMs } = this;

@@ -5,6 +5,8 @@ import { status } from '@grpc/grpc-js';
 import { call, rejectsWith, startServer } from '../helpers/server';
 import { WatchProbe } from '../helpers/watch';
 import { report } from '../fixtures/reports';
+import { RemotingTestClient } from '../helpers/rocketmq';
+import { RequestCode } from '../../src/server/network/remoting/codes';
 
 /** Parse the Prometheus text format into `name{k="v",...}` → value (labels sorted). */
 function parseProm(text: string): Map<string, number> {
@@ -62,6 +64,24 @@ test('readiness and the warm-up gauge follow the warm-up', async () => {
     s.server.warmup.finish();
     assert.equal((await fetch(`${base}/readyz`)).status, 200);
   } finally {
+    await s.stop();
+  }
+});
+
+test('/metrics counts RocketMQ remoting requests by request and response, and open remoting connections', async () => {
+  const s = await startServer({ httpListen: '127.0.0.1:0' });
+  const client = new RemotingTestClient(s.port);
+  try {
+    await client.request(RequestCode.GET_ROUTEINFO_BY_TOPIC, { topic: 'no-such-topic' });
+    await client.request(RequestCode.GET_BROKER_CLUSTER_INFO);
+    await client.request(9999);
+    const m = parseProm(await (await fetch(`http://127.0.0.1:${s.server.httpPort}/metrics`)).text());
+    assert.equal(m.get('nameserver_remoting_requests_total{request="GET_ROUTEINFO_BY_TOPIC",response="TOPIC_NOT_EXIST"}'), 1);
+    assert.equal(m.get('nameserver_remoting_requests_total{request="GET_BROKER_CLUSTER_INFO",response="SUCCESS"}'), 1);
+    assert.equal(m.get('nameserver_remoting_requests_total{request="UNKNOWN",response="REQUEST_CODE_NOT_SUPPORTED"}'), 1);
+    assert.equal(m.get('nameserver_remoting_connections'), 1);
+  } finally {
+    client.close();
     await s.stop();
   }
 });

@@ -27,10 +27,14 @@ export interface DoorLimits {
   peerRequestsPerSecond: number;
 }
 
-/** Events: a connection closed and its brokers were handled. */
+/** Events: a connection closed and its brokers were handled; a request was answered (for metrics). */
 export interface DoorEvents {
   closed: [conn: ConnectionRef];
+  answered: [request: string, response: string];
 }
+
+/** Response code → its name ("SUCCESS", "TOPIC_NOT_EXIST", ...), for metrics labels. */
+const RESPONSE_NAMES = new Map<number, string>(Object.entries(ResponseCode).map(([name, code]) => [code, name]));
 
 /** See the module comment. */
 export class RemotingDoor extends EventEmitter<DoorEvents> {
@@ -106,6 +110,7 @@ export class RemotingDoor extends EventEmitter<DoorEvents> {
     if (isResponse(cmd)) return; // this door sends no requests on inbound connections
     const entry = HANDLERS.get(cmd.code);
     const answer = (reply: RemotingReply) => {
+      this.emit('answered', entry?.name ?? 'UNKNOWN', RESPONSE_NAMES.get(reply.code) ?? String(reply.code));
       if (isOneway(cmd) || socket.destroyed) return;
       const wrote = socket.write(encodeFrame(responseTo(cmd, reply.code, reply)));
       if (!wrote && socket.writableLength > WRITE_HIGH_WATER) socket.pause();
