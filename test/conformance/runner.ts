@@ -52,7 +52,7 @@ export function loadScenarios(dir = SCENARIO_DIR): Scenario[] {
 /** The fields each action takes (besides `do` and `note`); anything else is an error. */
 const FIELDS: Record<string, readonly string[]> = {
   start_replicas: ['replicas'],
-  start_broker: ['name', 'address', 'replicas', 'topics', 'queues', 'cluster', 'chunk_size', 'process', 'report'],
+  start_broker: ['name', 'address', 'replicas', 'topics', 'queues', 'cluster', 'chunk_size', 'process', 'report', 'within_ms'],
   start_client: ['name', 'replicas'],
   watch: ['client', 'topics'],
   expect_connected: ['client', 'replicas', 'within_ms'],
@@ -332,7 +332,7 @@ export class ScenarioRun {
       const agent = new BrokerAgent({ ...config, handler: storeHandler(topics, broker.answered), backoff: { initialMs: 50, maxMs: 1_000 } });
       broker.agent = agent;
       const pending = new Set(addresses);
-      const registered = this.until(() => pending.size === 0, DEFAULT_WITHIN_MS, () => `registered with ${[...pending].join(', ')}`);
+      const registered = this.until(() => pending.size === 0, num(step, 'within_ms', DEFAULT_WITHIN_MS), () => `registered with ${[...pending].join(', ')}`);
       agent.on('registered', (address) => {
         pending.delete(address);
         this.changed.emit('change');

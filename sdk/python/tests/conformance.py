@@ -46,7 +46,7 @@ Step = dict[str, Any]
 # The fields each action takes (besides "do" and "note"); anything else is an error.
 FIELDS: dict[str, tuple[str, ...]] = {
     "start_replicas": ("replicas",),
-    "start_broker": ("name", "address", "replicas", "topics", "queues", "cluster", "chunk_size", "process", "report"),
+    "start_broker": ("name", "address", "replicas", "topics", "queues", "cluster", "chunk_size", "process", "report", "within_ms"),
     "start_client": ("name", "replicas"),
     "watch": ("client", "topics"),
     "expect_connected": ("client", "replicas", "within_ms"),
@@ -345,7 +345,7 @@ class ScenarioRun:
                 **({"chunk_size": chunk_size} if chunk_size is not None else {}),
             )
             await agent.start()
-            await self._until(lambda: not pending, DEFAULT_WITHIN_MS, lambda: f"registered with {', '.join(sorted(pending))}")
+            await self._until(lambda: not pending, _num(step, "within_ms", DEFAULT_WITHIN_MS), lambda: f"registered with {', '.join(sorted(pending))}")
         if isinstance(step.get("report"), str):
             self.reports[step["report"]] = Report(round((time.monotonic() - started) * 1000))
 

@@ -94,7 +94,7 @@ func Load(dir string) ([]Scenario, error) {
 // fields lists what each action takes (besides "do" and "note"); anything else is an error.
 var fields = map[string][]string{
 	"start_replicas":         {"replicas"},
-	"start_broker":           {"name", "address", "replicas", "topics", "queues", "cluster", "chunk_size", "process", "report"},
+	"start_broker":           {"name", "address", "replicas", "topics", "queues", "cluster", "chunk_size", "process", "report", "within_ms"},
 	"start_client":           {"name", "replicas"},
 	"watch":                  {"client", "topics"},
 	"expect_connected":       {"client", "replicas", "within_ms"},
@@ -639,7 +639,11 @@ func (r *run) startBroker(st step) error {
 		if err := agent.Start(context.Background()); err != nil {
 			return err
 		}
-		if err := r.until(defaultWithin, func() bool { return len(pending) == 0 }, func() string {
+		within, err := st.within()
+		if err != nil {
+			return err
+		}
+		if err := r.until(within, func() bool { return len(pending) == 0 }, func() string {
 			return fmt.Sprintf("registered with %v", slices.Sorted(mapKeys(pending)))
 		}); err != nil {
 			return err
