@@ -10,7 +10,7 @@
  * taken within each round (targets measured seconds apart under the same background load) and the
  * median of those per-round ratios is the headline.
  * If a target is missed (or BENCH_PROFILE=1), the NameServer and the ceiling get one more run each
- * with V8's CPU profiler on (started and stopped in the server by bench/lib/probe.ts around the
+ * with V8's CPU profiler on (started and stopped in the server by bench/lib/probe.mjs around the
  * h2load run, the .cpuprofile format of --cpu-prof), summarised and compared function by function.
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
