@@ -113,15 +113,19 @@ export function registerBody(topics: readonly string[], dataVersion: { counter: 
   );
 }
 
-/** REGISTER_BROKER header fields of `b` for `body`, as BrokerOuterAPI sends them (crc32 with the sign bit cleared). */
-export function registerFields(b: RmqBrokerId, body: Buffer, heartbeatTimeoutMs: number): Record<string, string> {
+/**
+ * REGISTER_BROKER header fields of `b` for `body`, as BrokerOuterAPI sends them (crc32 with the sign bit
+ * cleared). A broker sends heartbeatTimeoutMillis only in slave-acting-master mode; without it both
+ * NameServers apply their own expiry.
+ */
+export function registerFields(b: RmqBrokerId, body: Buffer, heartbeatTimeoutMs?: number): Record<string, string> {
   return {
     brokerName: b.brokerName,
     brokerAddr: b.addr,
     clusterName: b.cluster,
     haServerAddr: b.addr.replace(/:\d+$/, ':10912'),
     brokerId: String(b.brokerId),
-    heartbeatTimeoutMillis: String(heartbeatTimeoutMs),
+    ...(heartbeatTimeoutMs !== undefined ? { heartbeatTimeoutMillis: String(heartbeatTimeoutMs) } : {}),
     enableActingMaster: 'false',
     compressed: 'false',
     bodyCrc32: String(crc32(body) & 0x7fffffff),
@@ -129,7 +133,7 @@ export function registerFields(b: RmqBrokerId, body: Buffer, heartbeatTimeoutMs:
 }
 
 /** One REGISTER_BROKER; throws unless it is answered SUCCESS (ConnectionClosed if the server hung up). */
-export async function registerBroker(conn: RemotingConn, b: RmqBrokerId, body: Buffer, heartbeatTimeoutMs: number): Promise<RemotingCommand> {
+export async function registerBroker(conn: RemotingConn, b: RmqBrokerId, body: Buffer, heartbeatTimeoutMs?: number): Promise<RemotingCommand> {
   const res = await conn.request(RequestCode.REGISTER_BROKER, registerFields(b, body, heartbeatTimeoutMs), body);
   if (res.code !== 0) throw new Error(`REGISTER_BROKER ${b.brokerName}/${b.brokerId}: code ${res.code} ${res.remark ?? ''}`);
   return res;

@@ -130,6 +130,30 @@ describe('remoting door', () => {
     }
   });
 
+  test('a re-registration with the DataVersion held only renews, on its own connection; elsewhere it registers in full', async () => {
+    const s = await startServer();
+    const a = new RemotingTestClient(s.port);
+    const b = new RemotingTestClient(s.port);
+    const topics = async () => (await call(s.admin, 'listTopics', { cluster: 'rc', namePrefix: '', pageSize: 0, pageToken: '' })).topics.map((t) => t.name);
+    try {
+      assert.equal((await register(a, 'rb', '127.0.0.1:30001', ['a', 'b'], 4)).code, R.SUCCESS);
+      // Same DataVersion, other topics, same connection: RocketMQ ignores the topics; so do we.
+      assert.equal((await register(a, 'rb', '127.0.0.1:30001', ['x', 'y'], 4)).code, R.SUCCESS);
+      assert.deepEqual(await topics(), ['a', 'b']);
+      // A body that cannot be decoded past its DataVersion is still refused when that version is not the one held.
+      const broken = Buffer.from('{"filterServerList":[],"topicConfigSerializeWrapper":{"dataVersion":{"counter":5,"stateVersion":0,"timestamp":1005},"topicConfigTable":{');
+      const res = await a.request(C.REGISTER_BROKER, { brokerName: 'rb', brokerAddr: '127.0.0.1:30001', clusterName: 'rc', haServerAddr: '', brokerId: '0', compressed: 'false', bodyCrc32: '0' }, { body: broken });
+      assert.equal(res.code, R.INVALID_PARAMETER);
+      // The same DataVersion on another connection is a new registration: its topics are taken (added, as ever).
+      assert.equal((await register(b, 'rb', '127.0.0.1:30001', ['x', 'y'], 4)).code, R.SUCCESS);
+      assert.deepEqual(await topics(), ['a', 'b', 'x', 'y']);
+    } finally {
+      a.close();
+      b.close();
+      await s.stop();
+    }
+  });
+
   test('route answers are reused, yet follow every change behind them, also those that keep the route version', async () => {
     const s = await startServer();
     const c = new RemotingTestClient(s.port);

@@ -124,6 +124,15 @@ export class RemotingBrokers {
     return this.isRemoting(key) && this.held.get(key)!.enableActingMaster;
   }
 
+  /**
+   * Whether a REGISTER_BROKER on `conn` with DataVersion `dv` would only renew the broker: it holds the
+   * registration made on this connection, with that DataVersion (RocketMQ then ignores the topics sent).
+   */
+  isUnchanged(conn: ConnectionRef, ref: BrokerRef, dv: RmqDataVersion): boolean {
+    const prior = this.held.get(ref.key);
+    return prior?.epoch === conn.epoch && this.core.brokers.get(ref.key)?.epoch === conn.epoch && sameDataVersion(prior.dataVersion, dv);
+  }
+
   /** Apply a REGISTER_BROKER. Throws DomainErrors (answered as SYSTEM_ERROR with the message). */
   register(conn: ConnectionRef, input: RegisterInput): RegisterResult {
     const ref = brokerRef(input.cluster, input.brokerName, input.brokerId);
