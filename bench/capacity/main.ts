@@ -151,6 +151,8 @@ interface Change {
   p50: number;
   p99: number;
   last: number;
+  /** Server CPU seconds from the change until every client had it. */
+  serverCpu: number;
 }
 
 interface Measured {
@@ -226,13 +228,15 @@ async function measure(layout: Layout): Promise<Measured> {
       for (let k = 1; k <= WARMUP_CHANGES + CHANGES; k++) {
         const seq = 100 + k;
         const got = Promise.all(fleets.map((f) => f.expect(seq)));
+        const cpuBefore = cpuSecondsOf(ns.pid);
         const tc = wallMs();
         const res = await call(b, 'reportDelta', queueDelta(0, 0, HOT, seq, counter));
         if (res.reregisterRequired) throw new Error(`delta refused: ${res.reason}`);
         counter++;
         const arrivals = (await got).flat().map((a) => a - tc);
+        const serverCpu = cpuSecondsOf(ns.pid) - cpuBefore;
         if (arrivals.length !== streams) throw new Error(`${arrivals.length} of ${streams} streams saw change ${seq}`);
-        if (k > WARMUP_CHANGES) changes.push({ p50: percentile(arrivals, 50), p99: percentile(arrivals, 99), last: Math.max(...arrivals) });
+        if (k > WARMUP_CHANGES) changes.push({ p50: percentile(arrivals, 50), p99: percentile(arrivals, 99), last: Math.max(...arrivals), serverCpu });
         await sleep(GAP_MS);
       }
       const last = changes[changes.length - 1]!;
@@ -250,15 +254,18 @@ async function measure(layout: Layout): Promise<Measured> {
 async function main(): Promise<void> {
   const m = machine();
   const results: Measured[] = [];
+  // BENCH_CAPACITY_ONLY=clients runs the client layouts alone (quick A/B runs of server settings).
+  const only = process.env.BENCH_CAPACITY_ONLY;
   for (const l of LAYOUTS) {
+    if (only === 'clients' && !(l.fanout && l.topicsPerStream === 0)) continue;
     if (l.connections > MAX_CLIENTS) {
       note(`${l.name}: skipped (${fmt(l.connections)} connections > ${fmt(MAX_CLIENTS)}, the fd limit ${fmt(FD_LIMIT)} less a margin)`);
       continue;
     }
     results.push(await measure(l));
   }
-  const idle = results.find((r) => r.layout.streams === 0)!;
-  const perConn = (idle.after.rss - idle.before.rss) / idle.clients;
+  const idle = results.find((r) => r.layout.streams === 0);
+  const perConn = idle ? (idle.after.rss - idle.before.rss) / idle.clients : NaN;
   const clientRows = results.filter((r) => r.layout.streams > 0);
   const largest = clientRows.filter((r) => r.layout.topicsPerStream === 0 && r.layout.fanout).sort((a, b) => b.clients - a.clients)[0]!;
   const perClient = (r: Measured) => (r.after.rss - r.before.rss) / r.clients;
@@ -283,6 +290,7 @@ async function main(): Promise<void> {
     r.changes.length ? fmt(median(r.changes.map((c) => c.p50))) : '—',
     r.changes.length ? fmt(median(p99s(r))) : '—',
     r.changes.length ? fmt(Math.max(...r.changes.map((c) => c.last))) : '—',
+    r.changes.length ? fmt((median(r.changes.map((c) => c.serverCpu)) / r.streams) * 1e6, 1) : '—',
     mib(r.clientRss),
     fmt(r.errors),
   ]);
@@ -308,7 +316,7 @@ async function main(): Promise<void> {
     `Server: this NameServer with default settings, 8 replica sets × 2 brokers × ${fmt(TOPICS.length)} topics registered; fresh per layout. Clients: [\`bench/lib/h2-fleet.ts\`](../lib/h2-fleet.ts) processes of at most ${fmt(CLIENTS_PER_PROCESS)} connections, each from its own 127.0.x.1 source address. Memory after full GCs, ${2} s after the last stream subscribed. File limit of this machine's processes: ${fmt(FD_LIMIT)} (\`ulimit -n\`, hard limit, not raisable here): at most ${fmt(MAX_CLIENTS)} clients per server process were run.`,
     '',
     table(
-      ['layout', 'connections', 'streams', 'subscriptions', 'setup ms', 'server RSS before MiB', 'server RSS after MiB', 'RSS bytes / connection', 'heap bytes / connection', 'native bytes / connection (RSS − heap)', 'server cores busy while idle', 'fan-out p50 ms', 'fan-out p99 ms', 'fan-out last ms (worst)', 'client processes RSS MiB', 'client errors'],
+      ['layout', 'connections', 'streams', 'subscriptions', 'setup ms', 'server RSS before MiB', 'server RSS after MiB', 'RSS bytes / connection', 'heap bytes / connection', 'native bytes / connection (RSS − heap)', 'server cores busy while idle', 'fan-out p50 ms', 'fan-out p99 ms', 'fan-out last ms (worst)', 'server CPU µs per stream written', 'client processes RSS MiB', 'client errors'],
       rows,
     ),
     '',
