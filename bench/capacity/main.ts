@@ -25,7 +25,6 @@ import {
   cpuSecondsOf,
   envInt,
   fmt,
-  FORCE_PROFILE,
   machine,
   median,
   mib,
@@ -52,12 +51,14 @@ import { brokerClient, clusterReports, queueDelta, registerAll } from '../lib/cl
 import { call } from '../../test/helpers/server';
 import type { H2FleetSpec } from '../lib/h2-fleet';
 import { diffSnapshots, type KindDelta } from '../lib/heap';
+import { summarize, summaryMarkdown } from '../lib/profile';
 
 const PART = 'capacity';
 const TITLE = 'Capacity of one replica: watching clients, memory per client, fan-out';
 const CLIENTS_PER_PROCESS = 5_000;
 const CHANGES = envInt('BENCH_CAPACITY_CHANGES', 10);
 const WARMUP_CHANGES = 2;
+const PROFILE_CHANGES = 5;
 const GAP_MS = 1_000;
 const IDLE_S = envInt('BENCH_CAPACITY_IDLE_S', 10);
 const TOPICS = Array.from({ length: 1_000 }, (_, i) => `cap-topic-${i}`);
@@ -80,13 +81,15 @@ interface Layout {
   topicsPerStream: number;
   fanout: boolean;
   snapshot?: boolean;
+  /** CPU-profile the server over PROFILE_CHANGES more changes. */
+  profile?: boolean;
 }
 
 const SIZES = (process.env.BENCH_CAPACITY_CLIENTS ?? `10000,${MAX_CLIENTS}`).split(',').map(Number);
 const LAYOUTS: Layout[] = [
   { name: 'idle connections, 10k', connections: 10_000, streams: 0, topicsPerStream: 0, fanout: false },
   { name: 'heap composition, 2k clients', connections: 2_000, streams: 1, topicsPerStream: 0, fanout: false, snapshot: true },
-  ...SIZES.map((n) => ({ name: `clients, ${fmt(n / 1000, n % 1000 ? 1 : 0)}k`, connections: n, streams: 1, topicsPerStream: 0, fanout: true })),
+  ...SIZES.map((n, i) => ({ name: `clients, ${fmt(n / 1000, n % 1000 ? 1 : 0)}k`, connections: n, streams: 1, topicsPerStream: 0, fanout: true, profile: i === SIZES.length - 1 })),
   { name: '100k subscriptions on 1,000 connections', connections: 1_000, streams: 1, topicsPerStream: 99, fanout: true },
 ];
 
@@ -168,6 +171,7 @@ interface Measured {
   clientRss: number;
   snapshot?: { total: number; kinds: KindDelta[] };
   errors: number;
+  profile?: string;
 }
 
 async function measure(layout: Layout): Promise<Measured> {
@@ -223,28 +227,42 @@ async function measure(layout: Layout): Promise<Measured> {
     const idleCores = (cpuSecondsOf(ns.pid) - c0) / ((performance.now() - ti) / 1000);
 
     const changes: Change[] = [];
+    let counter = 1;
+    let seqBase = 100;
+    const change = async (): Promise<Change> => {
+      const seq = ++seqBase;
+      const got = Promise.all(fleets.map((f) => f.expect(seq)));
+      const cpuBefore = cpuSecondsOf(ns.pid);
+      const tc = wallMs();
+      const res = await call(b, 'reportDelta', queueDelta(0, 0, HOT, seq, counter));
+      if (res.reregisterRequired) throw new Error(`delta refused: ${res.reason}`);
+      counter++;
+      const arrivals = (await got).flat().map((a) => a - tc);
+      const serverCpu = cpuSecondsOf(ns.pid) - cpuBefore;
+      if (arrivals.length !== streams) throw new Error(`${arrivals.length} of ${streams} streams saw change ${seq}`);
+      await sleep(GAP_MS);
+      return { p50: percentile(arrivals, 50), p99: percentile(arrivals, 99), last: Math.max(...arrivals), serverCpu };
+    };
+    let profile: string | undefined;
     if (layout.fanout) {
-      let counter = 1;
       for (let k = 1; k <= WARMUP_CHANGES + CHANGES; k++) {
-        const seq = 100 + k;
-        const got = Promise.all(fleets.map((f) => f.expect(seq)));
-        const cpuBefore = cpuSecondsOf(ns.pid);
-        const tc = wallMs();
-        const res = await call(b, 'reportDelta', queueDelta(0, 0, HOT, seq, counter));
-        if (res.reregisterRequired) throw new Error(`delta refused: ${res.reason}`);
-        counter++;
-        const arrivals = (await got).flat().map((a) => a - tc);
-        const serverCpu = cpuSecondsOf(ns.pid) - cpuBefore;
-        if (arrivals.length !== streams) throw new Error(`${arrivals.length} of ${streams} streams saw change ${seq}`);
-        if (k > WARMUP_CHANGES) changes.push({ p50: percentile(arrivals, 50), p99: percentile(arrivals, 99), last: Math.max(...arrivals), serverCpu });
-        await sleep(GAP_MS);
+        const c = await change();
+        if (k > WARMUP_CHANGES) changes.push(c);
       }
       const last = changes[changes.length - 1]!;
       note(`${layout.name}: fan-out p50 ${fmt(last.p50)} ms, p99 ${fmt(last.p99)} ms, last ${fmt(last.last)} ms (last change)`);
+      if (layout.profile) {
+        const file = path.join(RAW_DIR, 'capacity-fanout.cpuprofile');
+        await probe(ns, { type: 'cpu-start' });
+        const t0 = performance.now();
+        for (let k = 0; k < PROFILE_CHANGES; k++) await change();
+        await probe(ns, { type: 'cpu-stop', file });
+        profile = summaryMarkdown(summarize(file, 15), `Server CPU profile over ${PROFILE_CHANGES} more changes to ${fmt(streams)} clients (${fmt(performance.now() - t0)} ms with the ${GAP_MS} ms gaps; \`${path.relative(ROOT, file)}\`)`);
+      }
     }
     b.close();
     const errors = fleets.reduce((s, f) => s + f.errors.length, 0);
-    return { layout, clients, streams, subscriptions: streams * (layout.topicsPerStream + 1), setupMs, before, after, idleCores, changes, clientRss, snapshot, errors };
+    return { layout, clients, streams, subscriptions: streams * (layout.topicsPerStream + 1), setupMs, before, after, idleCores, changes, clientRss, snapshot, errors, profile };
   } finally {
     for (const f of fleets) await f.stop();
     await stopChild(ns.child);
@@ -330,8 +348,7 @@ async function main(): Promise<void> {
         )}`
       : '',
   ].join('\n');
-  void FORCE_PROFILE;
-  writeResult(PART, TITLE, body, m, [], verdicts);
+  writeResult(PART, TITLE, `${body}${largest.profile ? `\n\n### Where a fan-out's time goes\n\n${largest.profile}` : ''}`, m, [], verdicts);
 }
 
 runMain(main);
