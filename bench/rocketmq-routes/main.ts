@@ -48,7 +48,7 @@ import { requireRocketmqOrReport, rocketmqVersionLine, startNamesrv, type Namesr
 
 const PART = 'rocketmq-routes';
 const TITLE = 'Route lookups: RocketMQ NameServer vs this NameServer (remoting and gRPC)';
-const ROUNDS = envInt('BENCH_ROUNDS', 5);
+const ROUNDS = envInt('BENCH_ROUNDS', 7);
 const DURATION_S = envInt('BENCH_DURATION_S', 3);
 const WARMUP_S = envInt('BENCH_WARMUP_S', 1);
 const CONNECTIONS = envInt('BENCH_RMQ_CONNECTIONS', 64);
