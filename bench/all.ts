@@ -9,7 +9,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fmt, machine, note, RAW_DIR, RESULTS_DIR, ROOT, runMain, table } from './lib/common';
 
-const PARTS = ['getroute', 'fanout', 'registration', 'failover', 'subscribers'];
+const PARTS = ['getroute', 'fanout', 'registration', 'failover', 'subscribers', 'rocketmq-routes', 'rocketmq-registration', 'rocketmq-failover', 'capacity'];
 
 function runPart(part: string): Promise<number> {
   return new Promise((resolve) => {

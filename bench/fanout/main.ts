@@ -225,7 +225,7 @@ async function main(): Promise<void> {
     }
     profileMd = summaryMarkdown(
       summarize(file, 20),
-      `NameServer CPU profile over ${WARMUP_CHANGES + PROFILE_CHANGES} changes only (V8 sampling profiler started and stopped in the server through bench/lib/probe.ts, same format as --cpu-prof; last subscriber p50 ${fmt(percentile(result.samples.map((s) => s.last), 50), 1)} ms); \`${path.relative(ROOT, file)}\``,
+      `NameServer CPU profile over ${WARMUP_CHANGES + PROFILE_CHANGES} changes only (V8 sampling profiler started and stopped in the server through bench/lib/probe.mjs, same format as --cpu-prof; last subscriber p50 ${fmt(percentile(result.samples.map((s) => s.last), 50), 1)} ms); \`${path.relative(ROOT, file)}\``,
     );
   }
   const body = [

@@ -20,6 +20,7 @@ const server = new grpc.Server({
   'grpc.max_send_message_length': DEFAULT_CONFIG.maxMessageBytes,
   'grpc.keepalive_time_ms': DEFAULT_CONFIG.keepaliveTimeMs,
   'grpc.keepalive_timeout_ms': DEFAULT_CONFIG.keepaliveTimeoutMs,
+  'grpc.enable_channelz': 0,
 });
 server.addService(
   {

@@ -4,16 +4,21 @@
  *       replicas registered over BrokerRegistry, 10 topics in total;
  *   (b) the framework's ceiling: ceiling-server.ts answering the same response bytes from a constant;
  *   (c) etcd: serializable Range of one key whose value has the same size (it is those bytes);
- *   (d) a second NameServer that also holds 100,000 topics (one more broker, chunked report).
+ *   (d) a second NameServer that also holds 100,000 topics (one more broker, chunked report);
+ *   (e) grpc-go's ceiling: bench/ceiling-go (Go module, grpc-go pinned in its go.mod) answering the same
+ *       bytes through a pass-through codec, once with GOMAXPROCS=1 (one core, as Node serves) and once
+ *       with Go's default (every core).
  * The four run interleaved, BENCH_ROUNDS rounds of BENCH_DURATION_S seconds each (after
  * BENCH_WARMUP_S of warm-up). The machine is shared, so throughput drifts between rounds: ratios are
  * taken within each round (targets measured seconds apart under the same background load) and the
  * median of those per-round ratios is the headline.
  * If a target is missed (or BENCH_PROFILE=1), the NameServer and the ceiling get one more run each
- * with V8's CPU profiler on (started and stopped in the server by bench/lib/probe.ts around the
+ * with V8's CPU profiler on (started and stopped in the server by bench/lib/probe.mjs around the
  * h2load run, the .cpuprofile format of --cpu-prof), summarised and compared function by function.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { GetRouteResponse } from '../../generated/nameserver/v1/route_query';
 import {
@@ -90,6 +95,30 @@ async function ceiling(responseFile: string, withProbe = false): Promise<NsProce
   return { child, port, address: `127.0.0.1:${port}`, pid: child.pid! };
 }
 
+/** grpc-go's version as bench/ceiling-go/go.mod pins it. */
+function goModVersion(): string {
+  return /google\.golang\.org\/grpc (v\S+)/.exec(readFileSync(path.join(ROOT, 'bench/ceiling-go/go.mod'), 'utf8'))?.[1] ?? '?';
+}
+
+/** Build bench/ceiling-go (Go modules; grpc-go from the module proxy the first time) into results/raw. */
+function buildGoCeiling(): string {
+  const out = path.join(RAW_DIR, 'ceiling-go');
+  try {
+    execFileSync('go', ['build', '-o', out, '.'], { cwd: path.join(ROOT, 'bench/ceiling-go'), stdio: ['ignore', 'inherit', 'inherit'] });
+  } catch (err) {
+    throw new Error(`cannot build bench/ceiling-go (needs Go 1.26+ and, the first time, the Go module proxy): ${(err as Error).message}`);
+  }
+  return out;
+}
+
+async function goCeiling(binary: string, responseFile: string, procs: number | undefined): Promise<NsProcess> {
+  const child = spawn(binary, [responseFile], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...(procs ? { GOMAXPROCS: String(procs) } : {}) } });
+  const m = await waitForLine(child, /"port":(\d+)/, 60_000, 'grpc-go ceiling');
+  child.stdout!.resume();
+  const port = Number(m[1]);
+  return { child, port, address: `127.0.0.1:${port}`, pid: child.pid! };
+}
+
 async function run(t: Target, round: number): Promise<H2loadResult> {
   note(`h2load → ${t.name} (round ${round + 1}/${ROUNDS}, ${DURATION_S} s)`);
   const r = await h2load({
@@ -161,6 +190,16 @@ async function main(): Promise<void> {
     const fromCeiling = await rawUnary(`127.0.0.1:${ceil.port}`, GET_ROUTE, req);
     if (!fromCeiling.equals(response)) throw new Error('ceiling server answers other bytes');
 
+    note('building and starting the grpc-go ceiling (GOMAXPROCS=1 and default)');
+    const goBinary = buildGoCeiling();
+    const go1 = await goCeiling(goBinary, responseFile, 1);
+    cleanups.push(() => stopChild(go1.child));
+    const goN = await goCeiling(goBinary, responseFile, undefined);
+    cleanups.push(() => stopChild(goN.child));
+    for (const g of [go1, goN]) {
+      if (!(await rawUnary(g.address, GET_ROUTE, req)).equals(response)) throw new Error('grpc-go ceiling answers other bytes');
+    }
+
     note('starting etcd');
     const etcd: Etcd = await startEtcd();
     cleanups.push(() => etcd.stop());
@@ -178,18 +217,23 @@ async function main(): Promise<void> {
       { name: 'ceiling (bare grpc-js, constant)', port: ceil.port, path: GET_ROUTE, body: nsBody, responseBytes: response.length, runs: [] },
       { name: 'etcd Range (serializable)', port: etcd.port, path: RANGE, body: grpcFrame(rangeReq), responseBytes: rangeRes.length, runs: [] },
       { name: `NameServer, ${fmt(BIG_TOPICS)} + 10 topics`, port: nsBig.port, path: GET_ROUTE, body: nsBody, responseBytes: response.length, runs: [] },
+      { name: 'ceiling (bare grpc-go, constant, GOMAXPROCS=1)', port: go1.port, path: GET_ROUTE, body: nsBody, responseBytes: response.length, runs: [] },
+      { name: `ceiling (bare grpc-go, constant, GOMAXPROCS=${os.availableParallelism()})`, port: goN.port, path: GET_ROUTE, body: nsBody, responseBytes: response.length, runs: [] },
     ];
     for (let round = 0; round < ROUNDS; round++) for (const t of targets) await run(t, round);
     for (const c of cleanups.reverse()) await c();
     cleanups.length = 0;
 
-    const [tNs, tCeil, tEtcd, tBig] = targets as [Target, Target, Target, Target];
+    const [tNs, tCeil, tEtcd, tBig, tGo1, tGoN] = targets as [Target, Target, Target, Target, Target, Target];
     /** Per-round ratios a/b, and their median. */
     const paired = (a: Target, b: Target) => a.runs.map((r, i) => r.reqPerSec / b.runs[i]!.reqPerSec);
     const pCeil = paired(tNs, tCeil);
     const pEtcd = paired(tNs, tEtcd);
     const pBig = paired(tBig, tNs);
     const pCeilEtcd = paired(tCeil, tEtcd);
+    const pGo1 = paired(tNs, tGo1);
+    const pGoN = paired(tNs, tGoN);
+    const pJsGo1 = paired(tCeil, tGo1);
     const vsCeiling = median(pCeil);
     const vsEtcd = median(pEtcd);
     const bigRatio = median(pBig);
@@ -220,16 +264,21 @@ async function main(): Promise<void> {
           ['NameServer / ceiling', fmt(vsCeiling, 3), perRound(pCeil), fmt(mean(tNs) / mean(tCeil), 3), '≥ 0.9', verdict(vsCeiling, 0.9, true, 3)],
           ['NameServer / etcd', fmt(vsEtcd, 3), perRound(pEtcd), fmt(mean(tNs) / mean(tEtcd), 3), '≥ 1.5', verdict(vsEtcd, 1.5, true, 3)],
           ['(for reference) ceiling / etcd', fmt(median(pCeilEtcd), 3), perRound(pCeilEtcd), fmt(mean(tCeil) / mean(tEtcd), 3), '—', 'what the framework alone reaches against etcd'],
+          ['NameServer / grpc-go ceiling, one core (GOMAXPROCS=1)', fmt(median(pGo1), 3), perRound(pGo1), fmt(mean(tNs) / mean(tGo1), 3), '—', 'measured'],
+          ['grpc-js ceiling / grpc-go ceiling, one core', fmt(median(pJsGo1), 3), perRound(pJsGo1), fmt(mean(tCeil) / mean(tGo1), 3), '—', 'where Node itself stands, core for core'],
+          [`NameServer / grpc-go ceiling, every core (GOMAXPROCS=${os.availableParallelism()})`, fmt(median(pGoN), 3), perRound(pGoN), fmt(mean(tNs) / mean(tGoN), 3), '—', 'measured'],
           [`${fmt(BIG_TOPICS)} topics / 10 topics`, fmt(bigRatio, 3), perRound(pBig), fmt(mean(tBig) / mean(tNs), 3), 'within ±10 %', Math.abs(1 - bigRatio) <= 0.1 ? `met (${fmt((bigRatio - 1) * 100, 1)} %)` : `**missed** (${fmt((bigRatio - 1) * 100, 1)} %)`],
         ],
       ),
       profileMd ? `\n### CPU profiles\n\n${profileMd}` : '',
     ].join('\n');
     const bigOk = Math.abs(1 - bigRatio) <= 0.1;
-    writeResult('getroute', 'GetRoute throughput (h2load)', body, m, [toolVersion('h2load', ['--version']), etcd.version, `@grpc/grpc-js ${require('@grpc/grpc-js/package.json').version}`], [
+    writeResult('getroute', 'GetRoute throughput (h2load)', body, m, [toolVersion('h2load', ['--version']), etcd.version, `@grpc/grpc-js ${require('@grpc/grpc-js/package.json').version}`, `grpc-go ${goModVersion()} (${toolVersion('go', ['version'])})`], [
       { check: 'GetRoute req/s, NameServer / bare grpc-js ceiling', value: `${fmt(vsCeiling, 3)} (${fmt(mean(tNs))} / ${fmt(mean(tCeil))})`, target: '≥ 0.9', verdict: verdict(vsCeiling, 0.9, true, 3) },
       { check: 'GetRoute req/s, NameServer / etcd serializable Range', value: `${fmt(vsEtcd, 3)} (${fmt(mean(tNs))} / ${fmt(mean(tEtcd))})`, target: '≥ 1.5', verdict: verdict(vsEtcd, 1.5, true, 3) },
       { check: `GetRoute req/s, ${fmt(BIG_TOPICS)} topics / 10 topics`, value: fmt(bigRatio, 3), target: 'within ±10 %', verdict: bigOk ? `met (${fmt((bigRatio - 1) * 100, 1)} %)` : `**missed** (${fmt((bigRatio - 1) * 100, 1)} %)` },
+      { check: 'GetRoute req/s, NameServer / bare grpc-go ceiling on one core (GOMAXPROCS=1)', value: `${fmt(median(pGo1), 3)} (${fmt(mean(tNs))} / ${fmt(mean(tGo1))})`, target: '—', verdict: 'measured' },
+      { check: `GetRoute req/s, bare grpc-js ceiling / bare grpc-go ceiling (one core; all ${os.availableParallelism()} cores)`, value: `${fmt(median(pJsGo1), 3)}; ${fmt(median(paired(tCeil, tGoN)), 3)} (${fmt(mean(tCeil))} / ${fmt(mean(tGo1))}; ${fmt(mean(tGoN))})`, target: '—', verdict: 'measured' },
     ]);
   } finally {
     for (const c of cleanups.reverse()) await c().catch(() => undefined);

@@ -119,6 +119,7 @@ export function writeResult(part: string, title: string, body: string, startedAt
     `- code: ${m.code}`,
     `- machine: ${m.nproc} CPUs (\`nproc\`), ${m.cpu}, ${m.memGiB} GiB, load average at start ${m.loadavg}`,
     `- node ${m.node}${extraTools.length ? `; ${extraTools.join('; ')}` : ''}`,
+    `- ${serverModeLine()}`,
     '',
     ...(verdicts.length
       ? ['## Verdicts', '', table(['check', 'value', 'target', 'verdict'], verdicts.map((v) => [v.check, v.value, v.target, v.verdict])), '', '## Details', '']
@@ -212,15 +213,44 @@ export interface NsProcess {
 }
 
 /**
- * Start `node [flags] --import tsx src/server/main.ts --listen 127.0.0.1:0 --warmup-ms 0 [args]` with
- * NAMESERVER_LOG_LEVEL=info (the port is read from the "listening" line). Its stdout is drained.
+ * How the parts run the NameServer: `compiled` (default) is what production runs, `node
+ * dist/src/server/main.js` after `npm run build` (built once per part when dist/ is older than its
+ * sources, by scripts/build-if-needed.sh); BENCH_SERVER=tsx runs src/server/main.ts through tsx.
  */
-export async function spawnNameServer(args: string[] = [], nodeFlags: string[] = [], ipc = false): Promise<NsProcess> {
-  const child = spawnTs('src/server/main.ts', ['--listen', '127.0.0.1:0', '--warmup-ms', '0', ...args], {
-    nodeFlags,
-    env: { ...process.env, NAMESERVER_LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'inherit', ...(ipc ? (['ipc'] as const) : [])],
-  });
+export const SERVER_MODE: 'compiled' | 'tsx' = process.env.BENCH_SERVER === 'tsx' ? 'tsx' : 'compiled';
+
+/** How the server ran, for the results header. */
+export function serverModeLine(): string {
+  return SERVER_MODE === 'compiled'
+    ? 'NameServer compiled (`npm run build`, `node dist/src/server/main.js`), as in production'
+    : 'NameServer from the sources (`node --import tsx src/server/main.ts`, BENCH_SERVER=tsx)';
+}
+
+let built = false;
+
+/** Build dist/ if it is missing or older than its sources (once per process). */
+export function ensureBuilt(): void {
+  if (built || SERVER_MODE !== 'compiled') return;
+  execFileSync('bash', [path.join(ROOT, 'scripts/build-if-needed.sh')], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+  built = true;
+}
+
+/**
+ * Start the NameServer with `--listen 127.0.0.1:0 --warmup-ms 0 [args]` and NAMESERVER_LOG_LEVEL=info
+ * (the port is read from the "listening" line), compiled or through tsx (SERVER_MODE). Its stdout is
+ * drained.
+ */
+export async function spawnNameServer(args: string[] = [], nodeFlags: string[] = [], ipc = false, env: NodeJS.ProcessEnv = {}): Promise<NsProcess> {
+  const serverArgs = ['--listen', '127.0.0.1:0', '--warmup-ms', '0', ...args];
+  const stdio: SpawnOptions['stdio'] = ['ignore', 'pipe', 'inherit', ...(ipc ? (['ipc'] as const) : [])];
+  const fullEnv = { ...process.env, NAMESERVER_LOG_LEVEL: 'info', ...env };
+  let child: ChildProcess;
+  if (SERVER_MODE === 'compiled') {
+    ensureBuilt();
+    child = spawn(process.execPath, [...nodeFlags, path.join(ROOT, 'dist/src/server/main.js'), ...serverArgs], { cwd: ROOT, stdio, env: fullEnv });
+  } else {
+    child = spawnTs('src/server/main.ts', serverArgs, { nodeFlags, env: fullEnv, stdio });
+  }
   const m = await waitForLine(child, /"port":(\d+)/, 60_000, 'NameServer listening');
   child.stdout!.resume();
   const port = Number(m[1]);
@@ -242,6 +272,37 @@ export function rssOf(pid: number): number {
   const m = /VmRSS:\s*(\d+)\s*kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   if (!m) throw new Error(`no VmRSS for ${pid}`);
   return Number(m[1]) * 1024;
+}
+
+let clockTicks: number | undefined;
+
+/** CPU seconds (user + system, all threads) a process has used so far, from /proc/PID/stat. */
+export function cpuSecondsOf(pid: number): number {
+  clockTicks ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Fields 14 (utime) and 15 (stime) of proc(5); the slice starts at field 3.
+  return (Number(fields[11]) + Number(fields[12])) / clockTicks;
+}
+
+/** Peak RSS (VmHWM) of a process, in bytes. */
+export function peakRssOf(pid: number): number {
+  const m = /VmHWM:\s*(\d+)\s*kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!m) throw new Error(`no VmHWM for ${pid}`);
+  return Number(m[1]) * 1024;
+}
+
+/**
+ * Reset a process's peak RSS to its current RSS (writes 5 to /proc/PID/clear_refs, Linux ≥ 4.0), so
+ * VmHWM afterwards is the peak of what follows. Returns false if the kernel refused.
+ */
+export function resetPeakRss(pid: number): boolean {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** A free TCP port on 127.0.0.1 (bound then released). */
@@ -322,15 +383,15 @@ export function note(msg: string): void {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// The in-server probe (probe.ts)
+// The in-server probe (probe.mjs)
 
-/** Node flags that preload the probe into a NameServer (spawn it with `ipc = true`). */
-export const PROBE_FLAGS = ['--expose-gc', '--import', path.join(ROOT, 'bench/lib/probe.ts')];
+/** Node flags that preload the probe (plain JS) into a NameServer (spawn it with `ipc = true`). */
+export const PROBE_FLAGS = ['--expose-gc', '--import', path.join(ROOT, 'bench/lib/probe.mjs')];
 
 let nextProbeId = 1;
 
 /** One request to the probe of a NameServer spawned with PROBE_FLAGS and an IPC channel. */
-export function probe<T = object>(ns: NsProcess, req: { type: 'mem' | 'snapshot' | 'cpu-start' | 'cpu-stop'; file?: string }): Promise<T> {
+export function probe<T = object>(ns: Pick<NsProcess, 'child'>, req: { type: 'mem' | 'snapshot' | 'cpu-start' | 'cpu-stop' | 'heap-start' | 'heap-stop'; file?: string }): Promise<T> {
   const id = nextProbeId++;
   const reply = new Promise<T>((resolve, reject) => {
     const on = (m: { type: string; id: number; error?: string }) => {

@@ -1,6 +1,6 @@
 /**
  * Part 5, memory per idle subscription and per connection. The NameServer (unmodified src/server/main.ts,
- * own process, with bench/lib/probe.ts preloaded to answer heap figures after full GCs over IPC) holds 8
+ * own process, with bench/lib/probe.mjs preloaded to answer heap figures after full GCs over IPC) holds 8
  * replica sets × 2 brokers × 1,000 topics; a client process (watch-fleet.ts) opens one layout, waits
  * until every stream has its routes and a progress message, then idles; the server's VmRSS
  * (/proc/PID/status) and heapUsed are compared with the same server before the fleet connected.

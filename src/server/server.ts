@@ -111,6 +111,9 @@ export class NameServer {
       // Server-initiated HTTP/2 pings find hung brokers (SIGSTOP, half-open TCP) whose stream never ends.
       'grpc.keepalive_time_ms': config.keepaliveTimeMs,
       'grpc.keepalive_timeout_ms': config.keepaliveTimeoutMs,
+      // channelz (grpc-js's introspection service, not served here) keeps a trace and call counters per
+      // connection: about 1 KB of heap per client at tens of thousands (bench/results/capacity.md).
+      'grpc.enable_channelz': 0,
       // Metrics and error logging, the per-peer rate limit, authentication: once, for every service.
       interceptors: serverInterceptors({ metrics: this.metrics, limiter, guard }),
     });

@@ -85,3 +85,23 @@ test('/metrics counts RocketMQ remoting requests by request and response, and op
     await s.stop();
   }
 });
+
+test('calls refused by the rate limit or the token check never reach their handler and are still counted', async () => {
+  const s = await startServer({ httpListen: '127.0.0.1:0', clientToken: 'client-secret', peerRequestsPerSecond: 1 });
+  try {
+    // No token: refused by the token check, until the peer's bucket is empty: then by the rate limit.
+    const seen = new Map<number, number>();
+    for (let i = 0; i < 100 && !seen.has(status.RESOURCE_EXHAUSTED); i++) {
+      const err = await call(s.routes, 'getRoute', { topic: 'ma' }).then(() => undefined, (e: { code: number }) => e);
+      assert.ok(err && (err.code === status.UNAUTHENTICATED || err.code === status.RESOURCE_EXHAUSTED), `refused: ${JSON.stringify(err)}`);
+      seen.set(err.code, (seen.get(err.code) ?? 0) + 1);
+    }
+    assert.ok(seen.get(status.UNAUTHENTICATED)! >= 1 && seen.get(status.RESOURCE_EXHAUSTED) === 1);
+    const m = parseProm(await (await fetch(`http://127.0.0.1:${s.server.httpPort}/metrics`)).text());
+    assert.equal(m.get('nameserver_rpc_total{code="UNAUTHENTICATED",method="GetRoute"}'), seen.get(status.UNAUTHENTICATED));
+    assert.equal(m.get('nameserver_rpc_total{code="RESOURCE_EXHAUSTED",method="GetRoute"}'), 1);
+    assert.equal(m.get('nameserver_rpc_duration_seconds_count{method="GetRoute"}'), seen.get(status.UNAUTHENTICATED)! + 1, 'unary refusals are timed like any call');
+  } finally {
+    await s.stop();
+  }
+});

@@ -10,7 +10,7 @@ import { status } from '@grpc/grpc-js';
 import { crc32 } from 'node:zlib';
 import { call, rejectsWith, startServer } from '../helpers/server';
 import { RemotingTestClient } from '../helpers/rocketmq';
-import { report } from '../fixtures/reports';
+import { report, topic } from '../fixtures/reports';
 import { parseLenientJson } from '../../src/server/network/remoting/json';
 import { RequestCode as C, ResponseCode as R } from '../../src/server/network/remoting/codes';
 import { signature } from '../../src/server/network/remoting/acl';
@@ -124,6 +124,76 @@ describe('remoting door', () => {
       c3.close();
       await handled;
       assert.deepEqual((await call(s.admin, 'listBrokers', { cluster: 'rc', pageSize: 0, pageToken: '' })).brokers.map((b) => b.softwareVersion), ['5.3.1']);
+    } finally {
+      c.close();
+      await s.stop();
+    }
+  });
+
+  test('a re-registration with the DataVersion held only renews, on its own connection; elsewhere it registers in full', async () => {
+    const s = await startServer();
+    const a = new RemotingTestClient(s.port);
+    const b = new RemotingTestClient(s.port);
+    const topics = async () => (await call(s.admin, 'listTopics', { cluster: 'rc', namePrefix: '', pageSize: 0, pageToken: '' })).topics.map((t) => t.name);
+    try {
+      assert.equal((await register(a, 'rb', '127.0.0.1:30001', ['a', 'b'], 4)).code, R.SUCCESS);
+      // Same DataVersion, other topics, same connection: RocketMQ ignores the topics; so do we.
+      assert.equal((await register(a, 'rb', '127.0.0.1:30001', ['x', 'y'], 4)).code, R.SUCCESS);
+      assert.deepEqual(await topics(), ['a', 'b']);
+      // A body that cannot be decoded past its DataVersion is still refused when that version is not the one held.
+      const broken = Buffer.from('{"filterServerList":[],"topicConfigSerializeWrapper":{"dataVersion":{"counter":5,"stateVersion":0,"timestamp":1005},"topicConfigTable":{');
+      const res = await a.request(C.REGISTER_BROKER, { brokerName: 'rb', brokerAddr: '127.0.0.1:30001', clusterName: 'rc', haServerAddr: '', brokerId: '0', compressed: 'false', bodyCrc32: '0' }, { body: broken });
+      assert.equal(res.code, R.INVALID_PARAMETER);
+      // The same DataVersion on another connection is a new registration: its topics are taken (added, as ever).
+      assert.equal((await register(b, 'rb', '127.0.0.1:30001', ['x', 'y'], 4)).code, R.SUCCESS);
+      assert.deepEqual(await topics(), ['a', 'b', 'x', 'y']);
+    } finally {
+      a.close();
+      b.close();
+      await s.stop();
+    }
+  });
+
+  test('route answers are reused, yet follow every change behind them, also those that keep the route version', async () => {
+    const s = await startServer();
+    const c = new RemotingTestClient(s.port);
+    const ask = async (version = 513) => (await c.request(C.GET_ROUTEINFO_BY_TOPIC, { topic: 't' }, { version })).body!.toString();
+    try {
+      await call(s.brokers, 'registerBroker', report('b1', 0, ['t'], { leaseTtlMs: 60_000 }));
+      const first = await ask();
+      assert.equal(await ask(), first, 'the same answer twice');
+      const versionBefore = (await call(s.routes, 'getRoute', { topic: 't' })).route!.version;
+
+      // A topic attribute the gRPC route does not carry (RocketMQ's sys flag): same route version, new answer.
+      await call(s.brokers, 'registerBroker', report('b1', 0, [topic('t', { attributes: { 'rocketmq.topicSysFlag': '1' } })], { leaseTtlMs: 60_000, dataVersion: { epoch: 'boot-b1-0', counter: 2 } }));
+      assert.equal((await call(s.routes, 'getRoute', { topic: 't' })).route!.version, versionBefore, 'the gRPC route did not change');
+      assert.match(await ask(), /"topicSysFlag":1/);
+
+      // The KV config's order-topic entry is part of the answer.
+      assert.equal((await c.request(C.PUT_KV_CONFIG, { namespace: 'ORDER_TOPIC_CONFIG', key: 't', value: 'b1:8' })).code, R.SUCCESS);
+      assert.match(await ask(), /"orderTopicConf":"b1:8"/);
+      assert.equal((await c.request(C.DELETE_KV_CONFIG, { namespace: 'ORDER_TOPIC_CONFIG', key: 't' })).code, R.SUCCESS);
+      assert.doesNotMatch(await ask(), /orderTopicConf/);
+
+      // enableActingMaster of a remoting broker holding the topic, re-registered with the same data version.
+      const r = new RemotingTestClient(s.port);
+      const body = Buffer.from(JSON.stringify({ filterServerList: [], topicConfigSerializeWrapper: { dataVersion: { counter: 1, stateVersion: 0, timestamp: 1 }, topicConfigTable: { t: { topicName: 't', readQueueNums: 8, writeQueueNums: 8, perm: 6 }, u: { topicName: 'u', readQueueNums: 8, writeQueueNums: 8, perm: 6 } } } }));
+      const reg = (acting: boolean) =>
+        r.request(C.REGISTER_BROKER, { brokerName: 'b2', brokerAddr: '127.0.0.1:30002', clusterName: 'c1', haServerAddr: '', brokerId: '0', enableActingMaster: String(acting), compressed: 'false', bodyCrc32: '0' }, { body });
+      assert.equal((await reg(false)).code, R.SUCCESS);
+      assert.match(await ask(), /"brokerName":"b2","cluster":"c1","enableActingMaster":false/);
+      assert.equal((await reg(true)).code, R.SUCCESS);
+      assert.match(await ask(), /"brokerName":"b2","cluster":"c1","enableActingMaster":true/);
+
+      // Both JSON forms are kept apart.
+      assert.match(await ask(121), /"brokerAddrs":\{0:/);
+      assert.match(await ask(), /"brokerAddrs":\{"0":/);
+
+      // The broker leaves: the topic's answer goes with it.
+      r.close();
+      await r.closed;
+      await call(s.brokers, 'unregisterBroker', { cluster: 'c1', brokerName: 'b1', brokerId: 0, epoch: 'boot-b1-0' });
+      assert.equal((await c.request(C.GET_ROUTEINFO_BY_TOPIC, { topic: 't' })).code, R.TOPIC_NOT_EXIST);
     } finally {
       c.close();
       await s.stop();

@@ -24,6 +24,7 @@ import {
   BodyError,
   createTopicFields,
   decodeRegisterBody,
+  peekDataVersion,
   permissionOf,
   rmqPerm,
   sysFlagOf,
@@ -176,6 +177,20 @@ describe('register bodies and topic configs', () => {
     const out = decodeRegisterBody(body, false, 513, 1 << 20);
     assert.deepEqual(out.dataVersion, { counter: 9, stateVersion: 0, timestamp: 1700000000000 });
     assert.deepEqual(out.topics, [rmqTopic]);
+  });
+
+  test('the DataVersion is read from the start of a body in the layout brokers write, else left to the full decoder', () => {
+    // What RegisterBrokerBody.encode(false) of rocketmq-remoting 5.5.0 writes (fastjson: fields in name order).
+    const java = '{"filterServerList":[],"topicConfigSerializeWrapper":{"dataVersion":{"counter":7,"stateVersion":0,"timestamp":1795999964319},"mappingDataVersion":{"counter":0,"stateVersion":0,"timestamp":1795999964311},"topicConfigTable":{"t":{"attributes":{},"order":false,"perm":6,"readQueueNums":8,"topicFilterType":"SINGLE_TAG","topicName":"t","topicSysFlag":0,"writeQueueNums":8}},"topicQueueMappingDetailMap":{},"topicQueueMappingInfoMap":{}}}';
+    assert.deepEqual(peekDataVersion(Buffer.from(java)), { counter: 7, stateVersion: 0, timestamp: 1795999964319 });
+    assert.deepEqual(peekDataVersion(Buffer.from(java)), decodeRegisterBody(Buffer.from(java), false, 513, 1 << 20).dataVersion, 'the same as the full decoder');
+    assert.deepEqual(peekDataVersion(Buffer.from(java.replace('"filterServerList":[]', '"filterServerList":["10.0.0.1:9999"]'))), { counter: 7, stateVersion: 0, timestamp: 1795999964319 });
+    // Any other layout: not read (the full decoder handles it).
+    assert.equal(peekDataVersion(Buffer.from(JSON.stringify({ topicConfigSerializeWrapper: { dataVersion: { counter: 1, stateVersion: 0, timestamp: 1 } }, filterServerList: [] }))), undefined);
+    assert.equal(peekDataVersion(Buffer.from('{"filterServerList":[],"topicConfigSerializeWrapper":{"dataVersion":{"counter":1}}}')), undefined, 'a partial DataVersion');
+    assert.equal(peekDataVersion(Buffer.from('{"filterServerList":[],"topicConfigSerializeWrapper":{"dataVersion":{"counter":"x","stateVersion":0,"timestamp":1}}}')), undefined);
+    assert.equal(peekDataVersion(Buffer.from('{"filterServerList":["a]"],"topicConfigSerializeWrapper":{"dataVersion":{"counter":1,"stateVersion":0,"timestamp":1}}}')), undefined);
+    assert.equal(peekDataVersion(Buffer.from('nope')), undefined);
   });
 
   test('the compressed body (4.x compressedRegister): length-prefixed parts in a zlib stream', () => {

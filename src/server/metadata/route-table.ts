@@ -104,6 +104,7 @@ export function incompleteUpdateEventBytes(entry: RouteEntry): Buffer {
 export class RouteTable extends EventEmitter<RouteTableEvents> {
   private readonly routes = new Map<TopicName, RouteEntry>();
   private sorted: TopicName[] | undefined;
+  private rev = 0;
 
   constructor(
     private readonly topics: TopicManager,
@@ -133,9 +134,19 @@ export class RouteTable extends EventEmitter<RouteTableEvents> {
     return this.routes.keys();
   }
 
+  /**
+   * Moves whenever a topic's inputs change (a topic config, attributes included, or a replica set
+   * holding it), even when its route version does not: a view derived from the routes and the configs
+   * behind them (RocketMQ's route answers) may be cached under it.
+   */
+  get revision(): number {
+    return this.rev;
+  }
+
   /** Rebuild the routes of these topics; emit `changed` / `removed` for those whose version moved. */
   recompute(topics: Iterable<TopicName>): void {
     for (const topic of topics) {
+      this.rev++;
       const route = this.build(topic);
       const old = this.routes.get(topic);
       if (!route) {
@@ -227,4 +238,4 @@ class EncodedRoute implements RouteEntry {
 }
 
 /** What callers outside the metadata module may use of the route table: reads and events. */
-export type RouteReader = Pick<RouteTable, 'get' | 'size' | 'sortedTopics' | 'topicNames' | 'on' | 'once' | 'off' | 'listenerCount'>;
+export type RouteReader = Pick<RouteTable, 'get' | 'size' | 'revision' | 'sortedTopics' | 'topicNames' | 'on' | 'once' | 'off' | 'listenerCount'>;

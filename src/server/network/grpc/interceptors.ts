@@ -1,5 +1,5 @@
 /**
- * The cross-cutting rules of every gRPC call, as grpc-js server interceptors applied once, in
+ * The cross-cutting rules of every gRPC call, as one grpc-js server interceptor applied once, in
  * server.ts, to every service (ours, health and reflection): what a call sees, from the network in,
  *
  *   1. metrics and error logging: every call counted by method and final status code, unary calls
@@ -9,14 +9,11 @@
  *
  * A call refused by 2 or 3 never reaches its handler; it is still counted by 1. Handlers know nothing
  * of any of this (the one handler adapter, adapter.ts, only awaits, maps errors and answers once).
- * Interceptors run in array order on the way in and in reverse on the way out (grpc-js applies them
- * with reduce over the base call).
  */
 import {
   status,
   ServerInterceptingCall,
   type Metadata,
-  type ServerInterceptingCallInterface,
   type ServerInterceptor,
   type ServerMethodDefinition,
 } from '@grpc/grpc-js';
@@ -42,67 +39,62 @@ function splitPath(path: string): [string, string] {
 type Method = ServerMethodDefinition<unknown, unknown>;
 
 /**
- * Refuse a call before its handler runs when `check` throws: the status goes out instead of the
- * metadata being passed on, so nothing later (handler, other interceptors) sees the call.
+ * The three rules as one interceptor, so every call carries one layer rather than three: a layer is a
+ * few objects and closures held for the whole life of a call (about 0.5 KB of heap per WatchRoutes
+ * stream saved, with tens of thousands of streams per replica; bench/results/capacity.md). Checks a
+ * call does not need (no limit set, an open service) are not installed at all.
  */
-function refuseWhen(check: (metadata: Metadata, call: ServerInterceptingCallInterface) => void, rpc: string, call: ServerInterceptingCallInterface): ServerInterceptingCall {
-  return new ServerInterceptingCall(call, {
-    start: (next) =>
-      next({
-        onReceiveMetadata: (metadata, pass) => {
-          try {
-            check(metadata, call);
-          } catch (err) {
-            call.sendStatus(toStatus(err, rpc));
-            return;
-          }
-          pass(metadata);
-        },
-      }),
-  });
-}
-
-/** 1. Counts and times every call by method and status; logs INTERNAL and UNKNOWN. */
-export function metricsInterceptor(metrics: Metrics): ServerInterceptor {
+function callRules(o: { metrics: Metrics; limiter: PeerRateLimiter; guard: Guard }): ServerInterceptor {
   return (method: Method, call) => {
-    const [, rpc] = splitPath(method.path);
-    const stats = metrics.rpc(rpc);
+    const [service, rpc] = splitPath(method.path);
+    const stats = o.metrics.rpc(rpc);
     const unary = !method.requestStream && !method.responseStream;
     const started = performance.now();
+    const role = ROLE_OF_SERVICE.get(service);
+    const limited = o.limiter.enabled && role !== undefined;
+    const guarded = role !== undefined && o.guard.required(role);
+    // 1: every final status, refusals included.
+    const record = (st: { code: status; details: string }) => {
+      const code = st.code;
+      stats.done(status[code] ?? String(code), unary ? (performance.now() - started) / 1000 : undefined);
+      if (code === status.INTERNAL || code === status.UNKNOWN) log.error({ rpc: method.path, code: status[code], details: st.details, peer: call.getPeer() }, 'call failed');
+      // Two processes claiming one broker id: an operator wants to hear of it at once.
+      else if (code === status.ALREADY_EXISTS && service === 'nameserver.v1.BrokerRegistry') {
+        log.warn({ event: 'broker.conflict', rpc: method.path, details: st.details, peer: call.getPeer() }, 'broker id conflict refused');
+      }
+    };
+    // 2 and 3: refuse before the handler runs. The status goes straight to the call below (this layer
+    // is still processing the metadata, and would hold a status back until that ends), counted here.
+    const check = (metadata: Metadata) => {
+      if (limited) o.limiter.admit(call.getPeer());
+      if (guarded) o.guard.check(role, metadata);
+    };
     return new ServerInterceptingCall(call, {
-      sendStatus: (s, next) => {
-        stats.done(status[s.code] ?? String(s.code), unary ? (performance.now() - started) / 1000 : undefined);
-        if (s.code === status.INTERNAL || s.code === status.UNKNOWN) log.error({ rpc: method.path, code: status[s.code], details: s.details, peer: call.getPeer() }, 'call failed');
-        // Two processes claiming one broker id: an operator wants to hear of it at once.
-        else if (s.code === status.ALREADY_EXISTS && method.path.startsWith('/nameserver.v1.BrokerRegistry/')) {
-          log.warn({ event: 'broker.conflict', rpc: method.path, details: s.details, peer: call.getPeer() }, 'broker id conflict refused');
-        }
-        next(s);
+      start: limited || guarded
+        ? (next) =>
+            next({
+              onReceiveMetadata: (metadata, pass) => {
+                try {
+                  check(metadata);
+                } catch (err) {
+                  const st = toStatus(err, method.path);
+                  record(st);
+                  call.sendStatus(st);
+                  return;
+                }
+                pass(metadata);
+              },
+            })
+        : undefined,
+      sendStatus: (st, next) => {
+        record(st);
+        next(st);
       },
     });
   };
 }
 
-/** 2. One token per call from the peer host's bucket (our services only). */
-export function rateLimitInterceptor(limiter: PeerRateLimiter): ServerInterceptor {
-  return (method: Method, call) => {
-    const [service] = splitPath(method.path);
-    if (!limiter.enabled || !ROLE_OF_SERVICE.has(service)) return new ServerInterceptingCall(call);
-    return refuseWhen((_md, c) => limiter.admit(c.getPeer()), method.path, call);
-  };
-}
-
-/** 3. The bearer token the service's role needs (health and reflection are open). */
-export function authInterceptor(guard: Guard): ServerInterceptor {
-  return (method: Method, call) => {
-    const [service] = splitPath(method.path);
-    const role = ROLE_OF_SERVICE.get(service);
-    if (!role || !guard.required(role)) return new ServerInterceptingCall(call);
-    return refuseWhen((metadata) => guard.check(role, metadata), method.path, call);
-  };
-}
-
-/** The chain, in order, for `new grpc.Server({ interceptors })`. */
+/** The interceptors for `new grpc.Server({ interceptors })`: the three rules, in one layer. */
 export function serverInterceptors(o: { metrics: Metrics; limiter: PeerRateLimiter; guard: Guard }): ServerInterceptor[] {
-  return [metricsInterceptor(o.metrics), rateLimitInterceptor(o.limiter), authInterceptor(o.guard)];
+  return [callRules(o)];
 }

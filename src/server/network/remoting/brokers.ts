@@ -81,6 +81,7 @@ export interface RemotingBrokersOptions {
 export class RemotingBrokers {
   private readonly held = new Map<BrokerKey, Held>();
   private readonly byConnection = new Map<number, Set<BrokerKey>>();
+  private rev = 0;
 
   constructor(
     private readonly core: MetadataCore,
@@ -91,6 +92,15 @@ export class RemotingBrokers {
       const h = this.held.get(state.key);
       if (h && h.epoch === state.epoch) this.forget(state.key);
     });
+  }
+
+  /**
+   * Moves whenever what this directory holds for a broker may have changed (a registration that was not
+   * an unchanged renewal, a broker forgotten): route answers, which show enableActingMaster, may be
+   * cached under it with the route table's revision.
+   */
+  get revision(): number {
+    return this.rev;
   }
 
   /** Number of brokers registered over remoting. */
@@ -112,6 +122,15 @@ export class RemotingBrokers {
   /** Whether the broker registered with slave-acting-master on. */
   enableActingMaster(key: BrokerKey): boolean {
     return this.isRemoting(key) && this.held.get(key)!.enableActingMaster;
+  }
+
+  /**
+   * Whether a REGISTER_BROKER on `conn` with DataVersion `dv` would only renew the broker: it holds the
+   * registration made on this connection, with that DataVersion (RocketMQ then ignores the topics sent).
+   */
+  isUnchanged(conn: ConnectionRef, ref: BrokerRef, dv: RmqDataVersion): boolean {
+    const prior = this.held.get(ref.key);
+    return prior?.epoch === conn.epoch && this.core.brokers.get(ref.key)?.epoch === conn.epoch && sameDataVersion(prior.dataVersion, dv);
   }
 
   /** Apply a REGISTER_BROKER. Throws DomainErrors (answered as SYSTEM_ERROR with the message). */
@@ -162,6 +181,7 @@ export class RemotingBrokers {
     checkRegisterBrokerRequest(req, { limits: { maxQueueNums: this.opts.maxQueueNums } });
     const out = this.core.register(req, { kind: 'lease' });
     if (prior && prior.connection !== conn.id) this.byConnection.get(prior.connection)?.delete(ref.key);
+    if (!unchanged || prior?.enableActingMaster !== input.enableActingMaster) this.rev++;
     this.held.set(ref.key, {
       ref,
       epoch: conn.epoch,
@@ -299,6 +319,7 @@ export class RemotingBrokers {
     const h = this.held.get(key);
     if (!h) return;
     this.held.delete(key);
+    this.rev++;
     const keys = this.byConnection.get(h.connection);
     keys?.delete(key);
     if (keys?.size === 0) this.byConnection.delete(h.connection);

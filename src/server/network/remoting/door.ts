@@ -88,7 +88,10 @@ export class RemotingDoor extends EventEmitter<DoorEvents> {
         socket.destroy();
         return;
       }
+      // The answers to one read leave in one write (synchronous handlers answer within the loop).
+      socket.cork();
       for (const cmd of cmds) this.dispatch(socket, conn, cmd);
+      socket.uncork();
     });
     socket.on('drain', () => socket.resume());
     socket.on('error', () => socket.destroy());

@@ -17,8 +17,14 @@ export interface KvLimits {
 export class KvStore {
   private readonly spaces = new Map<string, Map<string, string>>();
   private entries = 0;
+  private rev = 0;
 
   constructor(private readonly limits: KvLimits = { maxEntries: 10_000, maxChars: 65_536 }) {}
+
+  /** Moves on every change (answers that include KV entries may be cached under it). */
+  get revision(): number {
+    return this.rev;
+  }
 
   /** Set a value. Throws LimitExceeded. */
   put(namespace: string, key: string, value: string): void {
@@ -32,6 +38,7 @@ export class KvStore {
     if (!space) this.spaces.set(namespace, (space = new Map()));
     if (!space.has(key)) this.entries++;
     space.set(key, value);
+    this.rev++;
   }
 
   /** A value, or undefined. */
@@ -44,6 +51,7 @@ export class KvStore {
     const space = this.spaces.get(namespace);
     if (!space?.delete(key)) return;
     this.entries--;
+    this.rev++;
     if (space.size === 0) this.spaces.delete(namespace);
   }
 

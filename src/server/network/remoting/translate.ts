@@ -236,6 +236,27 @@ function wrapperOf(v: unknown): RegisterBody {
   };
 }
 
+/** The start of a register body in the layout fastjson writes (fields in name order), up to its DataVersion. */
+const FASTJSON_BODY_START = /^\{"filterServerList":\[[^\]]*\],"topicConfigSerializeWrapper":\{"dataVersion":(\{[^{}]*\})/;
+
+/**
+ * The DataVersion of a (not compressed) RegisterBrokerBody, read from the first bytes without decoding
+ * the rest, when the body starts the way every RocketMQ broker writes it; undefined otherwise (the caller
+ * then decodes it in full). A broker re-sends its whole topic table every 30 s with an unchanged
+ * DataVersion, which the NameServer only renews: this keeps those from being decoded.
+ */
+export function peekDataVersion(body: Buffer): RmqDataVersion | undefined {
+  const m = FASTJSON_BODY_START.exec(body.toString('latin1', 0, Math.min(body.length, 1024)));
+  if (!m) return undefined;
+  try {
+    const dv = JSON.parse(m[1]!) as unknown;
+    if (typeof dv !== 'object' || dv === null || Object.keys(dv).length !== 3) return undefined;
+    return dataVersionOf(dv);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Decode a REGISTER_BROKER body: RegisterBrokerBody JSON, its compressed form (`compressed` header,
  * zlib stream of length-prefixed parts), or, from brokers older than 3.0.11, a bare topic config

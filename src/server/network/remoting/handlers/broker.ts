@@ -1,32 +1,46 @@
 /** Broker-facing codes: REGISTER_BROKER, UNREGISTER_BROKER, BROKER_HEARTBEAT, QUERY_DATA_VERSION, REGISTER_TOPIC_IN_NAMESRV. */
 import { crc32 } from 'node:zlib';
 import { InvalidArgument } from '../../../metadata/errors';
-import { NAMESPACE_ORDER_TOPIC_CONFIG, ResponseCode, ZONE_NAME } from '../codes';
+import { NAMESPACE_ORDER_TOPIC_CONFIG, ResponseCode, V3_0_11, ZONE_NAME } from '../codes';
 import { parseLenientJson, writeJson } from '../json';
-import { BodyError, dataVersionOf, decodeRegisterBody, toTopicConfig } from '../translate';
+import { BodyError, dataVersionOf, decodeRegisterBody, peekDataVersion, toTopicConfig } from '../translate';
+import { brokerRef } from '../../../metadata/types';
 import { field, intField, jsonBody, optionalField, success, type Handler } from '../handler';
 
 /** Decompressed register bodies may be this many times the frame limit (a zlib bomb stops there). */
 const INFLATE_FACTOR = 8;
 
-/** REGISTER_BROKER (103): bodyCrc32 checked, body decoded, registered; answers the leader's addresses and the order-topic KV table. */
+/**
+ * REGISTER_BROKER (103): bodyCrc32 checked, body decoded, registered; answers the leader's addresses
+ * and the order-topic KV table. A periodic re-registration with the DataVersion held (a broker's
+ * default every 30 s) only renews, so its body is not decoded past that DataVersion (peekDataVersion).
+ */
 export const registerBroker: Handler = (req, door) => {
   const { cmd } = req;
   const crc = intField(cmd, 'bodyCrc32', true) ?? 0;
   // RocketMQ's crc32 is the CRC-32 with the sign bit cleared; a broker sends 0 when it does not check.
   if (crc !== 0 && (crc32(cmd.body ?? Buffer.alloc(0)) & 0x7fffffff) !== crc) return { code: ResponseCode.SYSTEM_ERROR, remark: 'crc32 not match' };
+  const cluster = field(cmd, 'clusterName');
+  const brokerName = field(cmd, 'brokerName');
+  const brokerId = intField(cmd, 'brokerId');
+  const compressed = optionalField(cmd, 'compressed') === 'true';
+  const peeked = !compressed && cmd.version >= V3_0_11 && cmd.body ? peekDataVersion(cmd.body) : undefined;
   let body;
-  try {
-    body = decodeRegisterBody(cmd.body, optionalField(cmd, 'compressed') === 'true', cmd.version, door.config.remotingMaxFrameBytes * INFLATE_FACTOR);
-  } catch (err) {
-    if (err instanceof BodyError) throw new InvalidArgument('body', err.message);
-    throw err;
+  if (peeked && door.brokers.isUnchanged(req.conn, brokerRef(cluster, brokerName, brokerId), peeked)) {
+    body = { dataVersion: peeked, topics: [] };
+  } else {
+    try {
+      body = decodeRegisterBody(cmd.body, compressed, cmd.version, door.config.remotingMaxFrameBytes * INFLATE_FACTOR);
+    } catch (err) {
+      if (err instanceof BodyError) throw new InvalidArgument('body', err.message);
+      throw err;
+    }
   }
   const timeout = intField(cmd, 'heartbeatTimeoutMillis', true);
   const out = door.brokers.register(req.conn, {
-    cluster: field(cmd, 'clusterName'),
-    brokerName: field(cmd, 'brokerName'),
-    brokerId: intField(cmd, 'brokerId'),
+    cluster,
+    brokerName,
+    brokerId,
     brokerAddr: field(cmd, 'brokerAddr'),
     haServerAddr: optionalField(cmd, 'haServerAddr') ?? '',
     zone: optionalField(cmd, ZONE_NAME) ?? '',

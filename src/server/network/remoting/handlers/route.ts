@@ -2,18 +2,55 @@
 import { ResponseCode, V4_9_4, ZONE_MODE, ZONE_NAME, NAMESPACE_ORDER_TOPIC_CONFIG } from '../codes';
 import { writeJson } from '../json';
 import { allTopics, clusterInfo, memberGroup, systemTopics, topicRouteData, topicsBySysFlag, topicsOfCluster, UNIT } from '../views';
-import { field, jsonBody, optionalField, success, type Handler } from '../handler';
+import { field, jsonBody, optionalField, success, type FrontDoor, type Handler } from '../handler';
 import { WarmingUp } from '../../../metadata/errors';
+
+/** Most route answers kept per front door (about 2 KB each for a route of 8 replica sets). */
+const ROUTE_CACHE_ENTRIES = 10_000;
+
+/**
+ * Encoded route answers by topic and JSON form. A lookup is the hot path of every RocketMQ client, and
+ * building and writing the JSON is most of its cost, so an answer is reused while nothing it is made
+ * of has changed: the route table's revision (topic configs and replica sets), the remoting brokers'
+ * (enableActingMaster) and the KV config's (orderTopicConf) are part of each entry and compared on
+ * every read. At most ROUTE_CACHE_ENTRIES answers are kept; the oldest goes first.
+ */
+class RouteAnswers {
+  private readonly entries = new Map<string, { routes: number; brokers: number; kv: number; body: Buffer }>();
+
+  get(door: FrontDoor, key: string): Buffer | undefined {
+    const e = this.entries.get(key);
+    if (!e) return undefined;
+    if (e.routes === door.core.routes.revision && e.brokers === door.brokers.revision && e.kv === door.kv.revision) return e.body;
+    this.entries.delete(key);
+    return undefined;
+  }
+
+  set(door: FrontDoor, key: string, body: Buffer): void {
+    if (this.entries.size >= ROUTE_CACHE_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
+    this.entries.set(key, { routes: door.core.routes.revision, brokers: door.brokers.revision, kv: door.kv.revision, body });
+  }
+}
+
+const answers = new WeakMap<FrontDoor, RouteAnswers>();
 
 /**
  * GET_ROUTEINFO_BY_TOPIC (105). Clients from 4.9.4 on (or that ask with acceptStandardJsonOnly) get
  * standard JSON; older ones fastjson's form with unquoted broker-id keys. A client in zone mode gets
  * only replica sets of its zone. During warm-up a topic this replica has not seen yet is "not ready"
- * (SYSTEM_ERROR), not "does not exist", so the client keeps the route it has.
+ * (SYSTEM_ERROR), not "does not exist", so the client keeps the route it has. Answers outside zone mode
+ * are reused until something behind them changes (RouteAnswers).
  */
 export const routeInfoByTopic: Handler = ({ cmd }, door) => {
   const topic = field(cmd, 'topic');
   const zone = optionalField(cmd, ZONE_MODE) === 'true' ? optionalField(cmd, ZONE_NAME)?.trim() || undefined : undefined;
+  const standard = cmd.version >= V4_9_4 || optionalField(cmd, 'acceptStandardJsonOnly') === 'true';
+  let cache = answers.get(door);
+  if (!cache) answers.set(door, (cache = new RouteAnswers()));
+  // Zone-mode answers are per zone and rare: not cached.
+  const key = zone === undefined ? `${standard ? 's' : 'f'}${topic}` : undefined;
+  const cached = key === undefined ? undefined : cache.get(door, key);
+  if (cached) return success({ body: cached });
   const data = topicRouteData(door, topic, zone);
   if (!data) {
     if (door.warmup.missingRoute(topic) instanceof WarmingUp) {
@@ -22,9 +59,10 @@ export const routeInfoByTopic: Handler = ({ cmd }, door) => {
     return { code: ResponseCode.TOPIC_NOT_EXIST, remark: `No topic route info in name server for the topic: ${topic}` };
   }
   const orderTopicConf = door.kv.get(NAMESPACE_ORDER_TOPIC_CONFIG, topic);
-  const standard = cmd.version >= V4_9_4 || optionalField(cmd, 'acceptStandardJsonOnly') === 'true';
   const { brokerDatas, filterServerTable, queueDatas } = data;
-  return success({ body: jsonBody(writeJson({ brokerDatas, filterServerTable, orderTopicConf, queueDatas }, standard)) });
+  const body = jsonBody(writeJson({ brokerDatas, filterServerTable, orderTopicConf, queueDatas }, standard));
+  if (key !== undefined) cache.set(door, key, body);
+  return success({ body });
 };
 
 /** GET_BROKER_CLUSTER_INFO (106). */
