@@ -125,7 +125,9 @@ class Running {
 describe('nameserver-admin reads', { concurrency: true }, () => {
   let s: Started;
   before(async () => {
-    s = await startServer();
+    // The brokers register once (leases): a lease long enough for the whole suite on a loaded machine,
+    // where each spawned CLI may take seconds (a 30 s lease expired here mid-suite).
+    s = await startServer({ leaseTtlMs: 3_600_000, maxLeaseTtlMs: 3_600_000 });
     await call(
       s.brokers,
       'registerBroker',
