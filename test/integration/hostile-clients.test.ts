@@ -68,7 +68,9 @@ describe('a client that never opens its flow-control window', () => {
   let by: Awaited<ReturnType<typeof bystander>>;
   let base: MemorySample;
   before(async () => {
-    s = await spawnMeasuredServer({ maxStreamsPerConnection: 500, watchStallTimeoutMs: 500, maxStalledStreamsPerConnection: 1_000_000 });
+    // A stall timeout well above what a busy test process may take to read its bystander's events (at
+    // 500 ms the bystander itself was judged stalled on a loaded machine).
+    s = await spawnMeasuredServer({ maxStreamsPerConnection: 500, watchStallTimeoutMs: 1_500, maxStalledStreamsPerConnection: 1_000_000 });
     const c = connect(s.address, true);
     // 3,000 topics: an all-topics watcher is sent more than one window's worth.
     await call(c.brokers, 'registerBroker', report('flooded', 0, names('topic', 3000), { leaseTtlMs: 300_000 }));
