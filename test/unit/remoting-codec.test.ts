@@ -91,6 +91,43 @@ describe('frames', () => {
     assert.deepEqual(res.extFields, { changed: 'true' });
   });
 
+  test('the JSON header is exactly the text JSON.stringify makes of its fields in name order', () => {
+    const cases: RemotingCommand[] = [
+      responseTo({ opaque: 7 }, 0, { body: Buffer.from('{}') }),
+      responseTo({ opaque: -2147483648 }, 17, { remark: 'No topic route info: "quoted" \\ ünïcode ✓ \n' }),
+      responseTo({ opaque: 2147483647 }, 0, { extFields: { changed: 'true', 'ké"y': 'v\u0000' } }),
+      request({ remark: '' }),
+      request({ extFields: {}, language: 'GO' }),
+    ];
+    for (const cmd of cases) {
+      const h: Record<string, unknown> = { code: cmd.code };
+      if (Object.keys(cmd.extFields).length > 0) h.extFields = cmd.extFields;
+      h.flag = cmd.flag;
+      h.language = cmd.language;
+      h.opaque = cmd.opaque;
+      if (cmd.remark !== undefined) h.remark = cmd.remark;
+      h.serializeTypeCurrentRPC = 'JSON';
+      h.version = cmd.version;
+      const header = Buffer.from(JSON.stringify(h), 'utf8');
+      const wire = encodeFrame(cmd);
+      const body = cmd.body ?? Buffer.alloc(0);
+      assert.equal(wire.readUInt32BE(0), 4 + header.length + body.length);
+      assert.equal(wire.readUInt32BE(4), header.length, 'JSON type 0, header length in bytes (not characters)');
+      assert.deepEqual(wire.subarray(8, 8 + header.length), header);
+      assert.deepEqual(wire.subarray(8 + header.length), body);
+    }
+  });
+
+  test('JSON header extFields: numbers and booleans become their text, nulls are left out, anything else is a FrameError', () => {
+    const frame = (json: string) => Buffer.concat([Buffer.from([0, 0, 0, Buffer.byteLength(json)]), Buffer.from(json)]);
+    assert.deepEqual(decodeFrame(frame('{"code":105,"extFields":{"topic":"t","n":3,"b":false,"z":null},"opaque":1}')).extFields, { topic: 't', n: '3', b: 'false' });
+    assert.deepEqual(decodeFrame(frame('{"code":105,"extFields":{"topic":"t","x":"1"},"opaque":1}')).extFields, { topic: 't', x: '1' });
+    assert.deepEqual(decodeFrame(frame('{"code":105,"extFields":null}')).extFields, {});
+    assert.throws(() => decodeFrame(frame('{"code":105,"extFields":{"topic":"t","o":{}}}')), FrameError);
+    assert.throws(() => decodeFrame(frame('{"code":105,"extFields":["t"]}')), FrameError);
+    assert.throws(() => decodeFrame(frame('{"code":105,"extFields":"t"}')), FrameError);
+  });
+
   test('the splitter reassembles frames split at every byte and refuses oversized or short lengths', () => {
     const a = encodeFrame(request({ opaque: 1 }));
     const b = encodeFrame(request({ opaque: 2, body: Buffer.alloc(300, 7) }));
