@@ -224,11 +224,11 @@ export function encodeFrame(cmd: RemotingCommand): Buffer {
     // One allocation: the header is written as text straight into the frame.
     const header = jsonHeaderText(cmd);
     const headerLength = Buffer.byteLength(header, 'utf8');
-    const out = Buffer.allocUnsafe(8 + headerLength + bodyLength);
+    const out = allocFrame(8 + headerLength + bodyLength);
     out.writeUInt32BE(4 + headerLength + bodyLength, 0);
     out.writeUInt32BE(((cmd.serializeType & 0xff) << 24) | headerLength, 4);
     out.write(header, 8, 'utf8');
-    if (cmd.body) cmd.body.copy(out, 8 + headerLength);
+    if (cmd.body) out.set(cmd.body, 8 + headerLength);
     return out;
   }
   const header = encodeBinaryHeader(cmd);
@@ -236,6 +236,23 @@ export function encodeFrame(cmd: RemotingCommand): Buffer {
   prefix.writeUInt32BE(4 + header.length + bodyLength, 0);
   prefix.writeUInt32BE(((cmd.serializeType & 0xff) << 24) | header.length, 4);
   return Buffer.concat(cmd.body ? [prefix, header, cmd.body] : [prefix, header]);
+}
+
+/** Encoded frames up to an eighth of this are cut from one slab (Buffer's own pool is 8 KiB: four route answers). */
+const SLAB_BYTES = 128 * 1024;
+let slab = Buffer.allocUnsafeSlow(0);
+let slabUsed = 0;
+
+/** Uninitialised bytes for a frame (written in full by the caller). */
+function allocFrame(n: number): Buffer {
+  if (n > SLAB_BYTES >>> 3) return Buffer.allocUnsafe(n);
+  if (slabUsed + n > slab.length) {
+    slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  const out = slab.subarray(slabUsed, slabUsed + n);
+  slabUsed = (slabUsed + n + 7) & ~7;
+  return out;
 }
 
 /** A number as JSON.stringify writes it. */

@@ -2,7 +2,7 @@
 import { ResponseCode, V4_9_4, ZONE_MODE, ZONE_NAME, NAMESPACE_ORDER_TOPIC_CONFIG } from '../codes';
 import { writeJson } from '../json';
 import { allTopics, clusterInfo, memberGroup, systemTopics, topicRouteData, topicsBySysFlag, topicsOfCluster, UNIT } from '../views';
-import { field, jsonBody, optionalField, success, type FrontDoor, type Handler } from '../handler';
+import { field, jsonBody, optionalField, success, type FrontDoor, type Handler, type RemotingReply } from '../handler';
 import { WarmingUp } from '../../../metadata/errors';
 
 /** Most route answers kept per front door (about 2 KB each for a route of 8 replica sets). */
@@ -16,19 +16,20 @@ const ROUTE_CACHE_ENTRIES = 10_000;
  * every read. At most ROUTE_CACHE_ENTRIES answers are kept; the oldest goes first.
  */
 class RouteAnswers {
-  private readonly entries = new Map<string, { routes: number; brokers: number; kv: number; body: Buffer }>();
+  private readonly entries = new Map<string, { routes: number; brokers: number; kv: number; reply: RemotingReply }>();
 
-  get(door: FrontDoor, key: string): Buffer | undefined {
+  /** The reply kept for `key` (one object, never changed: the door only reads replies). */
+  get(door: FrontDoor, key: string): RemotingReply | undefined {
     const e = this.entries.get(key);
     if (!e) return undefined;
-    if (e.routes === door.core.routes.revision && e.brokers === door.brokers.revision && e.kv === door.kv.revision) return e.body;
+    if (e.routes === door.core.routes.revision && e.brokers === door.brokers.revision && e.kv === door.kv.revision) return e.reply;
     this.entries.delete(key);
     return undefined;
   }
 
-  set(door: FrontDoor, key: string, body: Buffer): void {
+  set(door: FrontDoor, key: string, reply: RemotingReply): void {
     if (this.entries.size >= ROUTE_CACHE_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
-    this.entries.set(key, { routes: door.core.routes.revision, brokers: door.brokers.revision, kv: door.kv.revision, body });
+    this.entries.set(key, { routes: door.core.routes.revision, brokers: door.brokers.revision, kv: door.kv.revision, reply });
   }
 }
 
@@ -50,7 +51,7 @@ export const routeInfoByTopic: Handler = ({ cmd }, door) => {
   // Zone-mode answers are per zone and rare: not cached.
   const key = zone === undefined ? `${standard ? 's' : 'f'}${topic}` : undefined;
   const cached = key === undefined ? undefined : cache.get(door, key);
-  if (cached) return success({ body: cached });
+  if (cached) return cached;
   const data = topicRouteData(door, topic, zone);
   if (!data) {
     if (door.warmup.missingRoute(topic) instanceof WarmingUp) {
@@ -60,9 +61,9 @@ export const routeInfoByTopic: Handler = ({ cmd }, door) => {
   }
   const orderTopicConf = door.kv.get(NAMESPACE_ORDER_TOPIC_CONFIG, topic);
   const { brokerDatas, filterServerTable, queueDatas } = data;
-  const body = jsonBody(writeJson({ brokerDatas, filterServerTable, orderTopicConf, queueDatas }, standard));
-  if (key !== undefined) cache.set(door, key, body);
-  return success({ body });
+  const reply = success({ body: jsonBody(writeJson({ brokerDatas, filterServerTable, orderTopicConf, queueDatas }, standard)) });
+  if (key !== undefined) cache.set(door, key, reply);
+  return reply;
 };
 
 /** GET_BROKER_CLUSTER_INFO (106). */
