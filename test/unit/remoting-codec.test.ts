@@ -9,6 +9,7 @@ import { deflateSync } from 'node:zlib';
 import {
   decodeFrame,
   encodeFrame,
+  encodeResponse,
   FLAG_ONEWAY,
   FLAG_RESPONSE,
   FrameError,
@@ -116,6 +117,28 @@ describe('frames', () => {
       assert.deepEqual(wire.subarray(8, 8 + header.length), header);
       assert.deepEqual(wire.subarray(8 + header.length), body);
     }
+  });
+
+  test('encodeResponse is encodeFrame(responseTo(...)) byte for byte, for any opaque, code, remark, extFields and body', () => {
+    const bodies = [undefined, Buffer.alloc(0), Buffer.from('{"brokerDatas":[]}'), Buffer.alloc(20_000, 1)];
+    const options: { remark?: string; extFields?: Record<string, string> }[] = [{}, { remark: '' }, { remark: 'nö route' }, { extFields: {} }, { extFields: { changed: 'true' } }];
+    let n = 0;
+    for (const opaque of [0, 1, 9, 10, 12_345, 2_147_483_647, -1, -2_147_483_648])
+      for (const code of [0, 1, 17, 25, 1234])
+        for (const body of bodies)
+          for (const o of options) {
+            const opts = { ...o, body };
+            assert.deepEqual(encodeResponse({ opaque }, code, opts), encodeFrame(responseTo({ opaque }, code, opts)), JSON.stringify({ opaque, code, o, body: body?.length }));
+            n++;
+          }
+    assert.equal(n, 8 * 5 * 4 * 5);
+    // Frames cut from one slab do not overlap: earlier frames keep their bytes.
+    const frames = Array.from({ length: 200 }, (_, i) => encodeResponse({ opaque: i }, 0, { body: Buffer.alloc(700, i) }));
+    frames.forEach((f, i) => {
+      const back = decodeFrame(frameOf(f));
+      assert.equal(back.opaque, i);
+      assert.ok(back.body!.every((b) => b === i % 256), `frame ${i} keeps its body`);
+    });
   });
 
   test('JSON header extFields: numbers and booleans become their text, nulls are left out, anything else is a FrameError', () => {

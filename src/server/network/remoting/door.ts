@@ -13,7 +13,7 @@ import { PeerRateLimiter } from '../grpc/rate-limit';
 import type { RemotingAcl } from './acl';
 import type { ConnectionRef } from './brokers';
 import { ResponseCode } from './codes';
-import { decodeFrame, encodeFrame, FrameError, FrameSplitter, isOneway, isResponse, responseTo, type RemotingCommand } from './frame';
+import { decodeFrame, encodeResponse, FrameError, FrameSplitter, isOneway, isResponse, type RemotingCommand } from './frame';
 import { replyForError, type FrontDoor, type RemotingReply } from './handler';
 import { HANDLERS } from './table';
 
@@ -137,7 +137,7 @@ export class RemotingDoor extends EventEmitter<DoorEvents> {
   private answer(socket: net.Socket, cmd: RemotingCommand, request: string, reply: RemotingReply): void {
     this.emit('answered', request, RESPONSE_NAMES.get(reply.code) ?? String(reply.code));
     if (isOneway(cmd) || socket.destroyed) return;
-    const wrote = socket.write(encodeFrame(responseTo(cmd, reply.code, reply)));
+    const wrote = socket.write(encodeResponse(cmd, reply.code, reply));
     if (!wrote && socket.writableLength > WRITE_HIGH_WATER) socket.pause();
   }
 }

@@ -5,7 +5,7 @@ import { allTopics, clusterInfo, memberGroup, systemTopics, topicRouteData, topi
 import { field, jsonBody, optionalField, success, type FrontDoor, type Handler, type RemotingReply } from '../handler';
 import { WarmingUp } from '../../../metadata/errors';
 
-/** Most route answers kept per front door (about 2 KB each for a route of 8 replica sets). */
+/** Most route answers kept per front door and JSON form (about 2 KB each for a route of 8 replica sets). */
 const ROUTE_CACHE_ENTRIES = 10_000;
 
 /**
@@ -13,23 +13,27 @@ const ROUTE_CACHE_ENTRIES = 10_000;
  * building and writing the JSON is most of its cost, so an answer is reused while nothing it is made
  * of has changed: the route table's revision (topic configs and replica sets), the remoting brokers'
  * (enableActingMaster) and the KV config's (orderTopicConf) are part of each entry and compared on
- * every read. At most ROUTE_CACHE_ENTRIES answers are kept; the oldest goes first.
+ * every read. At most ROUTE_CACHE_ENTRIES answers are kept per JSON form (one map each, keyed by the
+ * topic as it came: no key built per lookup); the oldest goes first.
  */
 class RouteAnswers {
-  private readonly entries = new Map<string, { routes: number; brokers: number; kv: number; reply: RemotingReply }>();
+  private readonly standard = new Map<string, { routes: number; brokers: number; kv: number; reply: RemotingReply }>();
+  private readonly fastjson: typeof this.standard = new Map();
 
-  /** The reply kept for `key` (one object, never changed: the door only reads replies). */
-  get(door: FrontDoor, key: string): RemotingReply | undefined {
-    const e = this.entries.get(key);
+  /** The reply kept for `topic` in this form (one object, never changed: the door only reads replies). */
+  get(door: FrontDoor, topic: string, standard: boolean): RemotingReply | undefined {
+    const entries = standard ? this.standard : this.fastjson;
+    const e = entries.get(topic);
     if (!e) return undefined;
     if (e.routes === door.core.routes.revision && e.brokers === door.brokers.revision && e.kv === door.kv.revision) return e.reply;
-    this.entries.delete(key);
+    entries.delete(topic);
     return undefined;
   }
 
-  set(door: FrontDoor, key: string, reply: RemotingReply): void {
-    if (this.entries.size >= ROUTE_CACHE_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
-    this.entries.set(key, { routes: door.core.routes.revision, brokers: door.brokers.revision, kv: door.kv.revision, reply });
+  set(door: FrontDoor, topic: string, standard: boolean, reply: RemotingReply): void {
+    const entries = standard ? this.standard : this.fastjson;
+    if (entries.size >= ROUTE_CACHE_ENTRIES) entries.delete(entries.keys().next().value!);
+    entries.set(topic, { routes: door.core.routes.revision, brokers: door.brokers.revision, kv: door.kv.revision, reply });
   }
 }
 
@@ -49,8 +53,7 @@ export const routeInfoByTopic: Handler = ({ cmd }, door) => {
   let cache = answers.get(door);
   if (!cache) answers.set(door, (cache = new RouteAnswers()));
   // Zone-mode answers are per zone and rare: not cached.
-  const key = zone === undefined ? `${standard ? 's' : 'f'}${topic}` : undefined;
-  const cached = key === undefined ? undefined : cache.get(door, key);
+  const cached = zone === undefined ? cache.get(door, topic, standard) : undefined;
   if (cached) return cached;
   const data = topicRouteData(door, topic, zone);
   if (!data) {
@@ -62,7 +65,7 @@ export const routeInfoByTopic: Handler = ({ cmd }, door) => {
   const orderTopicConf = door.kv.get(NAMESPACE_ORDER_TOPIC_CONFIG, topic);
   const { brokerDatas, filterServerTable, queueDatas } = data;
   const reply = success({ body: jsonBody(writeJson({ brokerDatas, filterServerTable, orderTopicConf, queueDatas }, standard)) });
-  if (key !== undefined) cache.set(door, key, reply);
+  if (zone === undefined) cache.set(door, topic, standard, reply);
   return reply;
 };
 
