@@ -93,13 +93,33 @@ for (let s = 0; s < SETS; s++) {
   for (let id = 0; id < 2; id++) brokers.push({ cluster: CLUSTER, brokerName: `broker-${String(s).padStart(2, '0')}`, brokerId: id, addr: `127.0.${s + 1}.${id + 1}:10911` });
 }
 
-/** Register every broker on one connection that stays open (both servers drop a broker whose connection closes). */
+const DATA_VERSION = { counter: 1, timestamp: 1_700_000_000_000 };
+/** How often every broker renews its registration (a 5.5.0 broker's registerBrokerAll period). */
+const RENEW_MS = 30_000;
+
+/**
+ * Register every broker on one connection that stays open (both servers drop a broker whose connection
+ * closes; RocketMQ's closes a connection idle for 120 s, so the brokers renew, see `renewAllOn`).
+ */
 async function registerAllOn(port: number): Promise<RemotingConn> {
   const conn = new RemotingConn(port);
   await conn.connected;
-  const body = registerBody(TOPICS, { counter: 1, timestamp: 1_700_000_000_000 });
+  const body = registerBody(TOPICS, DATA_VERSION);
   for (const b of brokers) await registerBroker(conn, b, body, 300_000);
   return conn;
+}
+
+/**
+ * Every broker's QUERY_DATA_VERSION with the DataVersion it registered with, as a 5.5.0 broker asks
+ * every 30 s (forceRegister=false): both servers answer changed=false and renew the broker. Keeps the
+ * registration connection from being closed as idle during runs longer than two minutes.
+ */
+async function renewAllOn(conn: RemotingConn): Promise<void> {
+  const dv = Buffer.from(JSON.stringify({ counter: DATA_VERSION.counter, stateVersion: 0, timestamp: DATA_VERSION.timestamp }));
+  for (const b of brokers) {
+    const res = await conn.request(RequestCode.QUERY_DATA_VERSION, { clusterName: b.cluster, brokerName: b.brokerName, brokerAddr: b.addr, brokerId: String(b.brokerId) }, dv, 10_000);
+    if (res.code !== 0 || res.extFields.changed !== 'false') throw new Error(`QUERY_DATA_VERSION ${b.brokerName}/${b.brokerId}: code ${res.code}, changed ${res.extFields.changed}`);
+  }
 }
 
 /** A route as comparable data: replica sets with their addresses and queue data, sorted. */
@@ -219,6 +239,11 @@ async function main(): Promise<void> {
     cleanups.push(async () => regRmq.close());
     const regNs = await registerAllOn(ns.port);
     cleanups.push(async () => regNs.close());
+    let renewFailure: unknown;
+    const renew = setInterval(() => {
+      Promise.all([renewAllOn(regRmq), renewAllOn(regNs)]).catch((err: unknown) => (renewFailure ??= err));
+    }, RENEW_MS);
+    cleanups.push(async () => clearInterval(renew));
 
     // Both must hold the same routes: RocketMQ's answers are the reference.
     const reference = new Map<string, string>();
@@ -254,6 +279,7 @@ async function main(): Promise<void> {
         for (const t of order) {
           note(`${t.name}: round ${round + 1}/${ROUNDS}`);
           t.runs.push(t.kind === 'grpc' ? await grpcRun(t, round) : await remotingRun(t));
+          if (renewFailure) throw renewFailure;
         }
       }
     }
@@ -310,7 +336,7 @@ async function main(): Promise<void> {
     }
     writeFileSync(path.join(RAW_DIR, `${PART}.json`), JSON.stringify(targets.flat().map((t) => ({ name: t.name, runs: t.runs })), null, 1));
     const body = [
-      `Data on both servers, registered over REGISTER_BROKER with the bodies a RocketMQ 5.5.0 broker sends: ${SETS} replica sets × 2 brokers (master, slave), each reporting the same ${fmt(TOPIC_COUNT)} topics (8 queues); every route: ${SETS} broker entries with 2 addresses, ${SETS} queue entries. Before the runs every topic's route was asked from both over remoting and compared (same brokers, addresses and queue data: identical). Response bodies: RocketMQ ${fmt(rmqSizes[0]!)} bytes, ours ${fmt(nsSizes[0]!)} bytes (both standard JSON, as for 5.5.0 clients; RocketMQ adds empty fields); gRPC GetRoute ${fmt(grpcResponse.length)} bytes (protobuf).`,
+      `Data on both servers, registered over REGISTER_BROKER with the bodies a RocketMQ 5.5.0 broker sends: ${SETS} replica sets × 2 brokers (master, slave), each reporting the same ${fmt(TOPIC_COUNT)} topics (8 queues); every route: ${SETS} broker entries with 2 addresses, ${SETS} queue entries; every broker renews with QUERY_DATA_VERSION every ${RENEW_MS / 1000} s, as a 5.5.0 broker with forceRegister=false does (RocketMQ closes a connection idle for 120 s, and with it drops a broker). Before the runs every topic's route was asked from both over remoting and compared (same brokers, addresses and queue data: identical). Response bodies: RocketMQ ${fmt(rmqSizes[0]!)} bytes, ours ${fmt(nsSizes[0]!)} bytes (both standard JSON, as for 5.5.0 clients; RocketMQ adds empty fields); gRPC GetRoute ${fmt(grpcResponse.length)} bytes (protobuf).`,
       '',
       `Load: [\`bench/lib/remoting-load.ts\`](../lib/remoting-load.ts) in its own process, ${CONNECTIONS} connections × ${DEPTH} pipelined requests in flight, JSON headers with version 513 (5.5.0) as the Java client sends them, ${ROUNDS} rounds × ${DURATION_S} s after ${WARMUP_S} s warm-up per target; every response checked SUCCESS, no connection error, mean body size as expected. gRPC: \`h2load -t1 -c${CONNECTIONS} -m${DEPTH}\` with the GetRoute frame of the first topic, checked as in the getroute part. Targets interleaved within each round (order reversed every other round). Server CPU: utime + stime of the whole process (all JVM threads) from /proc/PID/stat over the measured window.`,
       '',

@@ -66,12 +66,34 @@ export class MethodStats {
   }
 }
 
+/**
+ * A counter by two labels kept in plain numbers (as MethodStats: no label hashing per call), turned
+ * into Prometheus series at scrape time.
+ */
+export class PairCounts<A extends string, B extends string> {
+  private readonly counts = new Map<string, Map<string, number>>();
+
+  constructor(private readonly labels: readonly [A, B]) {}
+
+  inc(a: string, b: string): void {
+    let m = this.counts.get(a);
+    if (!m) this.counts.set(a, (m = new Map()));
+    m.set(b, (m.get(b) ?? 0) + 1);
+  }
+
+  /** @internal The counter's series. */
+  values(): prom.MetricValue<string>[] {
+    const [la, lb] = this.labels;
+    return [...this.counts].flatMap(([a, m]) => [...m].map(([b, value]) => ({ labels: { [la]: a, [lb]: b }, value })));
+  }
+}
+
 /** The NameServer's metrics. */
 export class Metrics {
   readonly core = new prom.Registry();
   private readonly methods = new Map<string, MethodStats>();
   /** RocketMQ remoting requests answered, by request name and response code name. */
-  readonly remotingRequests: prom.Counter<'request' | 'response'>;
+  readonly remotingRequests = new PairCounts(['request', 'response'] as const);
   readonly pushes: prom.Counter;
   readonly coalesced: prom.Counter;
   readonly watchersEnded: prom.Counter<'reason'>;
@@ -116,7 +138,7 @@ export class Metrics {
     custom('nameserver_rpc_duration_seconds', 'Unary RPC latency by method.', 'histogram', () =>
       [...this.methods].flatMap(([m, s]) => s.histogramValues(m, 'nameserver_rpc_duration_seconds')),
     );
-    this.remotingRequests = new prom.Counter({ name: 'nameserver_remoting_requests_total', help: 'RocketMQ remoting requests answered, by request and response code.', labelNames: ['request', 'response'], registers: [r] });
+    custom('nameserver_remoting_requests_total', 'RocketMQ remoting requests answered, by request and response code.', 'counter', () => this.remotingRequests.values());
     gauge('nameserver_remoting_connections', 'Open RocketMQ remoting connections.', src.remotingConnections);
     this.pushes = new prom.Counter({ name: 'nameserver_watch_messages_total', help: 'Messages written to watch streams.', registers: [r] });
     this.coalesced = new prom.Counter({ name: 'nameserver_watch_coalesced_total', help: 'Route changes absorbed by a change already pending for the same subscriber and topic.', registers: [r] });

@@ -144,7 +144,7 @@ export class NameServer {
       { maxConnections: config.remotingMaxConnections, maxFrameBytes: config.remotingMaxFrameBytes, peerRequestsPerSecond: config.remotingPeerRequestsPerSecond },
       this.serverId,
     );
-    this.remoting.on('answered', (request, response) => this.metrics.remotingRequests.inc({ request, response }));
+    this.remoting.on('answered', (request, response) => this.metrics.remotingRequests.inc(request, response));
     // Definitions: responses may be pre-encoded bytes; undecodable requests become INVALID_ARGUMENT.
     const serve = (service: grpc.ServiceDefinition, impl: grpc.UntypedServiceImplementation) => this.server.addService(tolerantDecoding(acceptingEncoded(service)), impl);
     const { core, warmup, streams, sessions, commands, serverId, startedAtMs } = this;

@@ -7,6 +7,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { status } from '@grpc/grpc-js';
+import net from 'node:net';
 import { crc32 } from 'node:zlib';
 import { call, rejectsWith, startServer } from '../helpers/server';
 import { RemotingTestClient } from '../helpers/rocketmq';
@@ -14,7 +15,7 @@ import { report, topic } from '../fixtures/reports';
 import { parseLenientJson } from '../../src/server/network/remoting/json';
 import { RequestCode as C, ResponseCode as R } from '../../src/server/network/remoting/codes';
 import { signature } from '../../src/server/network/remoting/acl';
-import { SerializeType } from '../../src/server/network/remoting/frame';
+import { encodeFrame, FrameSplitter, SerializeType } from '../../src/server/network/remoting/frame';
 
 /** A REGISTER_BROKER request of broker `name` at `addr` with these topics and DataVersion counter. */
 function register(client: RemotingTestClient, name: string, addr: string, topics: string[], counter: number, over: { crc?: number; cluster?: string; id?: number } = {}) {
@@ -195,6 +196,40 @@ describe('remoting door', () => {
       await call(s.brokers, 'unregisterBroker', { cluster: 'c1', brokerName: 'b1', brokerId: 0, epoch: 'boot-b1-0' });
       assert.equal((await c.request(C.GET_ROUTEINFO_BY_TOPIC, { topic: 't' })).code, R.TOPIC_NOT_EXIST);
     } finally {
+      c.close();
+      await s.stop();
+    }
+  });
+
+  test('pipelined lookups of one reused answer: each gets its own opaque (any width, any sign) in a JSON header as RocketMQ writes it, and the same body', async () => {
+    const s = await startServer();
+    const c = new RemotingTestClient(s.port);
+    const raw = net.connect({ host: '127.0.0.1', port: s.port });
+    try {
+      await call(s.brokers, 'registerBroker', report('b1', 0, ['t'], { leaseTtlMs: 60_000 }));
+      const expected = (await c.request(C.GET_ROUTEINFO_BY_TOPIC, { topic: 't' })).body!;
+      const opaques = [0, 1, 9, 10, 99, 123_456_789, 2_147_483_647, -1, -10, -2_147_483_648, 42, 42];
+      const frames = opaques.map((opaque, i) =>
+        encodeFrame({ code: C.GET_ROUTEINFO_BY_TOPIC, language: 'JAVA', version: 513, opaque, flag: 0, extFields: { topic: 't' }, serializeType: i % 2 ? SerializeType.ROCKETMQ : SerializeType.JSON }),
+      );
+      const splitter = new FrameSplitter(1 << 20);
+      const got: Buffer[] = [];
+      const all = new Promise<void>((resolve, reject) => {
+        raw.on('data', (d: Buffer) => got.push(...splitter.push(d)) >= opaques.length && resolve());
+        raw.once('close', () => reject(new Error(`connection closed after ${got.length} answers`)));
+      });
+      raw.write(Buffer.concat(frames));
+      await all;
+      assert.equal(got.length, opaques.length);
+      for (const [i, f] of got.entries()) {
+        const headerLength = f.readUInt32BE(0);
+        assert.equal(headerLength >>> 24, SerializeType.JSON, 'answers are JSON whatever the request used');
+        const header = f.subarray(4, 4 + headerLength).toString();
+        assert.equal(header, `{"code":0,"flag":1,"language":"JAVA","opaque":${opaques[i]},"serializeTypeCurrentRPC":"JSON","version":0}`);
+        assert.deepEqual(f.subarray(4 + headerLength), expected);
+      }
+    } finally {
+      raw.destroy();
       c.close();
       await s.stop();
     }

@@ -9,6 +9,7 @@ import { deflateSync } from 'node:zlib';
 import {
   decodeFrame,
   encodeFrame,
+  encodeResponse,
   FLAG_ONEWAY,
   FLAG_RESPONSE,
   FrameError,
@@ -89,6 +90,65 @@ describe('frames', () => {
     assert.equal(res.flag & FLAG_RESPONSE, FLAG_RESPONSE);
     assert.equal(res.serializeType, SerializeType.JSON);
     assert.deepEqual(res.extFields, { changed: 'true' });
+  });
+
+  test('the JSON header is exactly the text JSON.stringify makes of its fields in name order', () => {
+    const cases: RemotingCommand[] = [
+      responseTo({ opaque: 7 }, 0, { body: Buffer.from('{}') }),
+      responseTo({ opaque: -2147483648 }, 17, { remark: 'No topic route info: "quoted" \\ ünïcode ✓ \n' }),
+      responseTo({ opaque: 2147483647 }, 0, { extFields: { changed: 'true', 'ké"y': 'v\u0000' } }),
+      request({ remark: '' }),
+      request({ extFields: {}, language: 'GO' }),
+    ];
+    for (const cmd of cases) {
+      const h: Record<string, unknown> = { code: cmd.code };
+      if (Object.keys(cmd.extFields).length > 0) h.extFields = cmd.extFields;
+      h.flag = cmd.flag;
+      h.language = cmd.language;
+      h.opaque = cmd.opaque;
+      if (cmd.remark !== undefined) h.remark = cmd.remark;
+      h.serializeTypeCurrentRPC = 'JSON';
+      h.version = cmd.version;
+      const header = Buffer.from(JSON.stringify(h), 'utf8');
+      const wire = encodeFrame(cmd);
+      const body = cmd.body ?? Buffer.alloc(0);
+      assert.equal(wire.readUInt32BE(0), 4 + header.length + body.length);
+      assert.equal(wire.readUInt32BE(4), header.length, 'JSON type 0, header length in bytes (not characters)');
+      assert.deepEqual(wire.subarray(8, 8 + header.length), header);
+      assert.deepEqual(wire.subarray(8 + header.length), body);
+    }
+  });
+
+  test('encodeResponse is encodeFrame(responseTo(...)) byte for byte, for any opaque, code, remark, extFields and body', () => {
+    const bodies = [undefined, Buffer.alloc(0), Buffer.from('{"brokerDatas":[]}'), Buffer.alloc(20_000, 1)];
+    const options: { remark?: string; extFields?: Record<string, string> }[] = [{}, { remark: '' }, { remark: 'nö route' }, { extFields: {} }, { extFields: { changed: 'true' } }];
+    let n = 0;
+    for (const opaque of [0, 1, 9, 10, 12_345, 2_147_483_647, -1, -2_147_483_648])
+      for (const code of [0, 1, 17, 25, 1234])
+        for (const body of bodies)
+          for (const o of options) {
+            const opts = { ...o, body };
+            assert.deepEqual(encodeResponse({ opaque }, code, opts), encodeFrame(responseTo({ opaque }, code, opts)), JSON.stringify({ opaque, code, o, body: body?.length }));
+            n++;
+          }
+    assert.equal(n, 8 * 5 * 4 * 5);
+    // Frames cut from one slab do not overlap: earlier frames keep their bytes.
+    const frames = Array.from({ length: 200 }, (_, i) => encodeResponse({ opaque: i }, 0, { body: Buffer.alloc(700, i) }));
+    frames.forEach((f, i) => {
+      const back = decodeFrame(frameOf(f));
+      assert.equal(back.opaque, i);
+      assert.ok(back.body!.every((b) => b === i % 256), `frame ${i} keeps its body`);
+    });
+  });
+
+  test('JSON header extFields: numbers and booleans become their text, nulls are left out, anything else is a FrameError', () => {
+    const frame = (json: string) => Buffer.concat([Buffer.from([0, 0, 0, Buffer.byteLength(json)]), Buffer.from(json)]);
+    assert.deepEqual(decodeFrame(frame('{"code":105,"extFields":{"topic":"t","n":3,"b":false,"z":null},"opaque":1}')).extFields, { topic: 't', n: '3', b: 'false' });
+    assert.deepEqual(decodeFrame(frame('{"code":105,"extFields":{"topic":"t","x":"1"},"opaque":1}')).extFields, { topic: 't', x: '1' });
+    assert.deepEqual(decodeFrame(frame('{"code":105,"extFields":null}')).extFields, {});
+    assert.throws(() => decodeFrame(frame('{"code":105,"extFields":{"topic":"t","o":{}}}')), FrameError);
+    assert.throws(() => decodeFrame(frame('{"code":105,"extFields":["t"]}')), FrameError);
+    assert.throws(() => decodeFrame(frame('{"code":105,"extFields":"t"}')), FrameError);
   });
 
   test('the splitter reassembles frames split at every byte and refuses oversized or short lengths', () => {

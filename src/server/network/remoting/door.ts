@@ -13,7 +13,7 @@ import { PeerRateLimiter } from '../grpc/rate-limit';
 import type { RemotingAcl } from './acl';
 import type { ConnectionRef } from './brokers';
 import { ResponseCode } from './codes';
-import { decodeFrame, encodeFrame, FrameError, FrameSplitter, isOneway, isResponse, responseTo, type RemotingCommand } from './frame';
+import { decodeFrame, encodeResponse, FrameError, FrameSplitter, isOneway, isResponse, type RemotingCommand } from './frame';
 import { replyForError, type FrontDoor, type RemotingReply } from './handler';
 import { HANDLERS } from './table';
 
@@ -112,14 +112,8 @@ export class RemotingDoor extends EventEmitter<DoorEvents> {
   private dispatch(socket: net.Socket, conn: ConnectionRef, cmd: RemotingCommand): void {
     if (isResponse(cmd)) return; // this door sends no requests on inbound connections
     const entry = HANDLERS.get(cmd.code);
-    const answer = (reply: RemotingReply) => {
-      this.emit('answered', entry?.name ?? 'UNKNOWN', RESPONSE_NAMES.get(reply.code) ?? String(reply.code));
-      if (isOneway(cmd) || socket.destroyed) return;
-      const wrote = socket.write(encodeFrame(responseTo(cmd, reply.code, reply)));
-      if (!wrote && socket.writableLength > WRITE_HIGH_WATER) socket.pause();
-    };
     if (!entry) {
-      answer({ code: ResponseCode.REQUEST_CODE_NOT_SUPPORTED, remark: ` request type ${cmd.code} not supported` });
+      this.answer(socket, cmd, 'UNKNOWN', { code: ResponseCode.REQUEST_CODE_NOT_SUPPORTED, remark: ` request type ${cmd.code} not supported` });
       return;
     }
     let result: RemotingReply | Promise<RemotingReply>;
@@ -128,11 +122,23 @@ export class RemotingDoor extends EventEmitter<DoorEvents> {
       this.acl.check(entry.access, cmd, conn.peer);
       result = entry.handle({ cmd, conn }, this.door);
     } catch (err) {
-      answer(err instanceof LimitExceeded ? { code: ResponseCode.SYSTEM_BUSY, remark: `[FLOW] ${err.message}` } : replyForError(err, entry.name));
+      this.answer(socket, cmd, entry.name, err instanceof LimitExceeded ? { code: ResponseCode.SYSTEM_BUSY, remark: `[FLOW] ${err.message}` } : replyForError(err, entry.name));
       return;
     }
-    if (result instanceof Promise) result.then(answer, (err: unknown) => answer(replyForError(err, entry.name)));
-    else answer(result);
+    if (result instanceof Promise) {
+      result.then(
+        (reply) => this.answer(socket, cmd, entry.name, reply),
+        (err: unknown) => this.answer(socket, cmd, entry.name, replyForError(err, entry.name)),
+      );
+    } else this.answer(socket, cmd, entry.name, result);
+  }
+
+  /** Count the reply and send it (unless the request was one-way or the connection is gone). */
+  private answer(socket: net.Socket, cmd: RemotingCommand, request: string, reply: RemotingReply): void {
+    this.emit('answered', request, RESPONSE_NAMES.get(reply.code) ?? String(reply.code));
+    if (isOneway(cmd) || socket.destroyed) return;
+    const wrote = socket.write(encodeResponse(cmd, reply.code, reply));
+    if (!wrote && socket.writableLength > WRITE_HIGH_WATER) socket.pause();
   }
 }
 

@@ -97,39 +97,54 @@ export function decodeFrame(frame: Buffer): RemotingCommand {
   const type = word >>> 24;
   const headerLength = word & 0xffffff;
   if (headerLength > frame.length - 4) throw new FrameError(`header length ${headerLength} exceeds the frame (${frame.length - 4} bytes)`);
-  const header = frame.subarray(4, 4 + headerLength);
   const body = frame.length > 4 + headerLength ? frame.subarray(4 + headerLength) : undefined;
-  if (type === SerializeType.JSON) return { ...decodeJsonHeader(header), body, serializeType: SerializeType.JSON };
-  if (type === SerializeType.ROCKETMQ) return { ...decodeBinaryHeader(header), body, serializeType: SerializeType.ROCKETMQ };
+  if (type === SerializeType.JSON) return decodeJsonHeader(frame.toString('utf8', 4, 4 + headerLength), body);
+  if (type === SerializeType.ROCKETMQ) return decodeBinaryHeader(frame.subarray(4, 4 + headerLength), body);
   throw new FrameError(`unknown header serialize type ${type}`);
 }
-
-type Header = Omit<RemotingCommand, 'body' | 'serializeType'>;
 
 function int32(v: unknown, field: string): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < -0x80000000 || v > 0x7fffffff) throw new FrameError(`header ${field} must be a 32-bit integer`);
   return v;
 }
 
-function decodeJsonHeader(bytes: Buffer): Header {
+/**
+ * The header's extFields as strings. The object JSON.parse made is kept when every value already is a
+ * string (the usual case: fastjson writes them so); otherwise a copy with numbers and booleans as
+ * their text and nulls left out.
+ */
+function extFieldsOf(ext: unknown): Record<string, string> {
+  if (ext === undefined || ext === null) return {};
+  if (typeof ext !== 'object' || Array.isArray(ext)) throw new FrameError('header extFields is not an object');
+  const o = ext as Record<string, unknown>;
+  let allStrings = true;
+  for (const k in o) {
+    if (typeof o[k] !== 'string') {
+      allStrings = false;
+      break;
+    }
+  }
+  if (allStrings) return o as Record<string, string>;
+  const extFields: Record<string, string> = {};
+  for (const [k, v] of Object.entries(o)) {
+    // fastjson writes every field as a string; a number or boolean from another client is taken as its text.
+    if (typeof v === 'string') extFields[k] = v;
+    else if (typeof v === 'number' || typeof v === 'boolean') extFields[k] = String(v);
+    else if (v !== null) throw new FrameError(`header extFields.${k.slice(0, 64)} is not a string`);
+  }
+  return extFields;
+}
+
+function decodeJsonHeader(text: string, body: Buffer | undefined): RemotingCommand {
   let h: unknown;
   try {
-    h = JSON.parse(bytes.toString('utf8'));
+    h = JSON.parse(text);
   } catch {
     throw new FrameError('JSON header does not parse');
   }
   if (typeof h !== 'object' || h === null || Array.isArray(h)) throw new FrameError('JSON header is not an object');
   const o = h as Record<string, unknown>;
-  const extFields: Record<string, string> = {};
-  if (o.extFields !== undefined && o.extFields !== null) {
-    if (typeof o.extFields !== 'object' || Array.isArray(o.extFields)) throw new FrameError('header extFields is not an object');
-    for (const [k, v] of Object.entries(o.extFields as Record<string, unknown>)) {
-      // fastjson writes every field as a string; a number or boolean from another client is taken as its text.
-      if (typeof v === 'string') extFields[k] = v;
-      else if (typeof v === 'number' || typeof v === 'boolean') extFields[k] = String(v);
-      else if (v !== null) throw new FrameError(`header extFields.${k.slice(0, 64)} is not a string`);
-    }
-  }
+  const extFields = extFieldsOf(o.extFields);
   const language = typeof o.language === 'string' ? o.language : typeof o.language === 'number' ? (LANGUAGES[o.language] ?? 'OTHER') : 'OTHER';
   if (o.remark !== undefined && o.remark !== null && typeof o.remark !== 'string') throw new FrameError('header remark is not a string');
   return {
@@ -140,6 +155,8 @@ function decodeJsonHeader(bytes: Buffer): Header {
     flag: o.flag === undefined ? 0 : int32(o.flag, 'flag'),
     remark: typeof o.remark === 'string' ? o.remark : undefined,
     extFields,
+    body,
+    serializeType: SerializeType.JSON,
   };
 }
 
@@ -177,7 +194,7 @@ class Reader {
   }
 }
 
-function decodeBinaryHeader(bytes: Buffer): Header {
+function decodeBinaryHeader(bytes: Buffer, body: Buffer | undefined): RemotingCommand {
   if (bytes.length < MIN_BINARY_HEADER) throw new FrameError(`ROCKETMQ header of ${bytes.length} bytes is shorter than ${MIN_BINARY_HEADER}`);
   const r = new Reader(bytes);
   const code = r.i16();
@@ -197,30 +214,62 @@ function decodeBinaryHeader(bytes: Buffer): Header {
     extFields[k] = v;
   }
   if (r.remaining !== end) throw new FrameError('ROCKETMQ header: extFields entries overrun their length');
-  return { code, language: LANGUAGES[lang] ?? 'OTHER', version, opaque, flag, remark, extFields };
+  return { code, language: LANGUAGES[lang] ?? 'OTHER', version, opaque, flag, remark, extFields, body, serializeType: SerializeType.ROCKETMQ };
 }
 
 /** Encode a command as a frame (with its length prefix), in its serialize type. */
 export function encodeFrame(cmd: RemotingCommand): Buffer {
-  const header = cmd.serializeType === SerializeType.ROCKETMQ ? encodeBinaryHeader(cmd) : encodeJsonHeader(cmd);
   const bodyLength = cmd.body?.length ?? 0;
+  if (cmd.serializeType !== SerializeType.ROCKETMQ) {
+    // One allocation: the header is written as text straight into the frame.
+    const header = jsonHeaderText(cmd);
+    const headerLength = Buffer.byteLength(header, 'utf8');
+    const out = allocFrame(8 + headerLength + bodyLength);
+    out.writeUInt32BE(4 + headerLength + bodyLength, 0);
+    out.writeUInt32BE(((cmd.serializeType & 0xff) << 24) | headerLength, 4);
+    out.write(header, 8, 'utf8');
+    if (cmd.body) out.set(cmd.body, 8 + headerLength);
+    return out;
+  }
+  const header = encodeBinaryHeader(cmd);
   const prefix = Buffer.alloc(8);
   prefix.writeUInt32BE(4 + header.length + bodyLength, 0);
   prefix.writeUInt32BE(((cmd.serializeType & 0xff) << 24) | header.length, 4);
   return Buffer.concat(cmd.body ? [prefix, header, cmd.body] : [prefix, header]);
 }
 
-/** The JSON header as RocketMQ's Java side writes it (fields in name order, absent remark omitted). */
-function encodeJsonHeader(cmd: RemotingCommand): Buffer {
-  const h: Record<string, unknown> = { code: cmd.code };
-  if (Object.keys(cmd.extFields).length > 0) h.extFields = cmd.extFields;
-  h.flag = cmd.flag;
-  h.language = cmd.language;
-  h.opaque = cmd.opaque;
-  if (cmd.remark !== undefined) h.remark = cmd.remark;
-  h.serializeTypeCurrentRPC = 'JSON';
-  h.version = cmd.version;
-  return Buffer.from(JSON.stringify(h), 'utf8');
+/** Encoded frames up to an eighth of this are cut from one slab (Buffer's own pool is 8 KiB: four route answers). */
+const SLAB_BYTES = 128 * 1024;
+let slab = Buffer.allocUnsafeSlow(0);
+let slabUsed = 0;
+
+/** Uninitialised bytes for a frame (written in full by the caller). */
+function allocFrame(n: number): Buffer {
+  if (n > SLAB_BYTES >>> 3) return Buffer.allocUnsafe(n);
+  if (slabUsed + n > slab.length) {
+    slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  const out = slab.subarray(slabUsed, slabUsed + n);
+  slabUsed = (slabUsed + n + 7) & ~7;
+  return out;
+}
+
+/** A number as JSON.stringify writes it. */
+const num = (n: number) => (Number.isFinite(n) ? String(n) : 'null');
+
+/**
+ * The JSON header as RocketMQ's Java side writes it (fields in name order, absent remark omitted):
+ * the text JSON.stringify makes of those fields, put together without building the object.
+ */
+function jsonHeaderText(cmd: RemotingCommand): string {
+  let ext = '';
+  for (const _ in cmd.extFields) {
+    ext = `"extFields":${JSON.stringify(cmd.extFields)},`;
+    break;
+  }
+  const remark = cmd.remark === undefined ? '' : `"remark":${JSON.stringify(cmd.remark)},`;
+  return `{"code":${num(cmd.code)},${ext}"flag":${num(cmd.flag)},"language":${JSON.stringify(cmd.language)},"opaque":${num(cmd.opaque)},${remark}"serializeTypeCurrentRPC":"JSON","version":${num(cmd.version)}}`;
 }
 
 function encodeBinaryHeader(cmd: RemotingCommand): Buffer {
@@ -261,6 +310,37 @@ export function isResponse(cmd: RemotingCommand): boolean {
 /** Whether the sender expects no response. */
 export function isOneway(cmd: RemotingCommand): boolean {
   return (cmd.flag & FLAG_ONEWAY) !== 0;
+}
+
+/** Start of the JSON header of a response without remark or extFields, by response code. */
+const RESPONSE_HEADS = new Map<number, Buffer>();
+/** Its end, after the opaque. */
+const RESPONSE_TAIL = Buffer.from(',"serializeTypeCurrentRPC":"JSON","version":0}', 'latin1');
+
+/**
+ * The frame of `responseTo(req, code, opts)`, byte for byte. A response without remark or extFields
+ * (a route answer, most successes) is put together from its code's header start, the opaque's digits,
+ * the fixed header end and the body: no header text built per response.
+ */
+export function encodeResponse(req: Pick<RemotingCommand, 'opaque'>, code: number, opts: { remark?: string; extFields?: Record<string, string>; body?: Buffer } = {}): Buffer {
+  if (opts.remark !== undefined) return encodeFrame(responseTo(req, code, opts));
+  for (const _ in opts.extFields) return encodeFrame(responseTo(req, code, opts));
+  let head = RESPONSE_HEADS.get(code);
+  if (!head) {
+    head = Buffer.from(`{"code":${num(code)},"flag":${FLAG_RESPONSE},"language":"JAVA","opaque":`, 'latin1');
+    if (RESPONSE_HEADS.size < 1024) RESPONSE_HEADS.set(code, head);
+  }
+  const digits = num(req.opaque);
+  const headerLength = head.length + digits.length + RESPONSE_TAIL.length;
+  const bodyLength = opts.body?.length ?? 0;
+  const out = allocFrame(8 + headerLength + bodyLength);
+  out.writeUInt32BE(4 + headerLength + bodyLength, 0);
+  out.writeUInt32BE(headerLength, 4); // serialize type JSON (0) in the high byte
+  out.set(head, 8);
+  out.write(digits, 8 + head.length, 'latin1');
+  out.set(RESPONSE_TAIL, 8 + head.length + digits.length);
+  if (opts.body) out.set(opts.body, 8 + headerLength);
+  return out;
 }
 
 /** A response to `req` (same opaque), JSON header, as a RocketMQ NameServer answers. */

@@ -2,10 +2,10 @@
 import { ResponseCode, V4_9_4, ZONE_MODE, ZONE_NAME, NAMESPACE_ORDER_TOPIC_CONFIG } from '../codes';
 import { writeJson } from '../json';
 import { allTopics, clusterInfo, memberGroup, systemTopics, topicRouteData, topicsBySysFlag, topicsOfCluster, UNIT } from '../views';
-import { field, jsonBody, optionalField, success, type FrontDoor, type Handler } from '../handler';
+import { field, jsonBody, optionalField, success, type FrontDoor, type Handler, type RemotingReply } from '../handler';
 import { WarmingUp } from '../../../metadata/errors';
 
-/** Most route answers kept per front door (about 2 KB each for a route of 8 replica sets). */
+/** Most route answers kept per front door and JSON form (about 2 KB each for a route of 8 replica sets). */
 const ROUTE_CACHE_ENTRIES = 10_000;
 
 /**
@@ -13,22 +13,27 @@ const ROUTE_CACHE_ENTRIES = 10_000;
  * building and writing the JSON is most of its cost, so an answer is reused while nothing it is made
  * of has changed: the route table's revision (topic configs and replica sets), the remoting brokers'
  * (enableActingMaster) and the KV config's (orderTopicConf) are part of each entry and compared on
- * every read. At most ROUTE_CACHE_ENTRIES answers are kept; the oldest goes first.
+ * every read. At most ROUTE_CACHE_ENTRIES answers are kept per JSON form (one map each, keyed by the
+ * topic as it came: no key built per lookup); the oldest goes first.
  */
 class RouteAnswers {
-  private readonly entries = new Map<string, { routes: number; brokers: number; kv: number; body: Buffer }>();
+  private readonly standard = new Map<string, { routes: number; brokers: number; kv: number; reply: RemotingReply }>();
+  private readonly fastjson: typeof this.standard = new Map();
 
-  get(door: FrontDoor, key: string): Buffer | undefined {
-    const e = this.entries.get(key);
+  /** The reply kept for `topic` in this form (one object, never changed: the door only reads replies). */
+  get(door: FrontDoor, topic: string, standard: boolean): RemotingReply | undefined {
+    const entries = standard ? this.standard : this.fastjson;
+    const e = entries.get(topic);
     if (!e) return undefined;
-    if (e.routes === door.core.routes.revision && e.brokers === door.brokers.revision && e.kv === door.kv.revision) return e.body;
-    this.entries.delete(key);
+    if (e.routes === door.core.routes.revision && e.brokers === door.brokers.revision && e.kv === door.kv.revision) return e.reply;
+    entries.delete(topic);
     return undefined;
   }
 
-  set(door: FrontDoor, key: string, body: Buffer): void {
-    if (this.entries.size >= ROUTE_CACHE_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
-    this.entries.set(key, { routes: door.core.routes.revision, brokers: door.brokers.revision, kv: door.kv.revision, body });
+  set(door: FrontDoor, topic: string, standard: boolean, reply: RemotingReply): void {
+    const entries = standard ? this.standard : this.fastjson;
+    if (entries.size >= ROUTE_CACHE_ENTRIES) entries.delete(entries.keys().next().value!);
+    entries.set(topic, { routes: door.core.routes.revision, brokers: door.brokers.revision, kv: door.kv.revision, reply });
   }
 }
 
@@ -48,9 +53,8 @@ export const routeInfoByTopic: Handler = ({ cmd }, door) => {
   let cache = answers.get(door);
   if (!cache) answers.set(door, (cache = new RouteAnswers()));
   // Zone-mode answers are per zone and rare: not cached.
-  const key = zone === undefined ? `${standard ? 's' : 'f'}${topic}` : undefined;
-  const cached = key === undefined ? undefined : cache.get(door, key);
-  if (cached) return success({ body: cached });
+  const cached = zone === undefined ? cache.get(door, topic, standard) : undefined;
+  if (cached) return cached;
   const data = topicRouteData(door, topic, zone);
   if (!data) {
     if (door.warmup.missingRoute(topic) instanceof WarmingUp) {
@@ -60,9 +64,9 @@ export const routeInfoByTopic: Handler = ({ cmd }, door) => {
   }
   const orderTopicConf = door.kv.get(NAMESPACE_ORDER_TOPIC_CONFIG, topic);
   const { brokerDatas, filterServerTable, queueDatas } = data;
-  const body = jsonBody(writeJson({ brokerDatas, filterServerTable, orderTopicConf, queueDatas }, standard));
-  if (key !== undefined) cache.set(door, key, body);
-  return success({ body });
+  const reply = success({ body: jsonBody(writeJson({ brokerDatas, filterServerTable, orderTopicConf, queueDatas }, standard)) });
+  if (zone === undefined) cache.set(door, topic, standard, reply);
+  return reply;
 };
 
 /** GET_BROKER_CLUSTER_INFO (106). */
