@@ -324,6 +324,7 @@ async function main(): Promise<void> {
     return;
   }
   const largest = largestRun;
+  const cpuPerStream = (r: Measured) => (median(r.changes.map((c) => c.serverCpu)) / r.streams) * 1e6;
   const projected = largest.before.rss + perClient(largest) * GOAL_CLIENTS;
   const fanP99 = median(p99s(largest));
   // Fan-out grows with the streams written: project per stream.
@@ -354,7 +355,7 @@ async function main(): Promise<void> {
     '',
     `Fan-out: ${WARMUP_CHANGES} unmeasured + ${CHANGES} changes, ${GAP_MS} ms apart; per change, milliseconds from the sender's clock (just before ReportDelta) to each client's receipt (all on this machine's clock); the table shows the median over changes of each change's p50 and p99 over clients, and the worst last arrival.`,
     '',
-    `Projection to ${fmt(GOAL_CLIENTS)} clients from the ${fmt(largest.clients)}-client layout: RSS = ${mib(largest.before.rss)} MiB + ${fmt(perClient(largest))} bytes × ${fmt(GOAL_CLIENTS)} = ${mib(projected)} MiB; fan-out p99 = ${fmt(fanP99)} ms × ${fmt(GOAL_CLIENTS)} / ${fmt(largest.streams)} = ${fmt(projectedFan)} ms (writing to streams is serial work on the server's one thread, so it grows with the streams).`,
+    `Projection to ${fmt(GOAL_CLIENTS)} clients from the ${fmt(largest.clients)}-client layout: RSS = ${mib(largest.before.rss)} MiB + ${fmt(perClient(largest))} bytes × ${fmt(GOAL_CLIENTS)} = ${mib(projected)} MiB; fan-out p99 = ${fmt(fanP99)} ms × ${fmt(GOAL_CLIENTS)} / ${fmt(largest.streams)} = ${fmt(projectedFan)} ms (writing to streams is serial work on the server's one thread, so it grows with the streams). The server's own CPU for one fan-out, from the same layout: ${fmt(cpuPerStream(largest), 1)} µs × ${fmt(GOAL_CLIENTS)} streams = ${fmt((cpuPerStream(largest) * GOAL_CLIENTS) / 1000)} ms, a floor under the last arrival however idle the machine (the clients here share its ${m.nproc} cores; load average at start ${m.loadavg}).`,
     snap?.snapshot
       ? `\n### What a client costs on the heap\n\nHeap snapshot diff of the server, ${fmt(snap.clients)} clients (one connection and one WatchRoutes stream each): self size by object kind, after − before (${mib(snap.snapshot.total)} MiB in all; \`${path.relative(ROOT, path.join(RAW_DIR, 'capacity-heap'))}\`):\n\n${heapTable(snap as Measured & { snapshot: object })}`
       : '',
