@@ -272,10 +272,12 @@ async function measure(layout: Layout): Promise<Measured> {
 async function main(): Promise<void> {
   const m = machine();
   const results: Measured[] = [];
-  // BENCH_CAPACITY_ONLY=clients runs the client layouts alone (quick A/B runs of server settings).
-  const only = process.env.BENCH_CAPACITY_ONLY;
+  // BENCH_CAPACITY_ONLY=clients runs the client layouts alone (quick A/B runs of server settings);
+  // a comma list picks kinds: idle, heap, clients, subscriptions.
+  const only = process.env.BENCH_CAPACITY_ONLY?.split(',');
+  const kind = (l: Layout) => (l.streams === 0 ? 'idle' : l.snapshot ? 'heap' : l.topicsPerStream > 0 ? 'subscriptions' : 'clients');
   for (const l of LAYOUTS) {
-    if (only === 'clients' && !(l.fanout && l.topicsPerStream === 0)) continue;
+    if (only && !only.includes(kind(l))) continue;
     if (l.connections > MAX_CLIENTS) {
       note(`${l.name}: skipped (${fmt(l.connections)} connections > ${fmt(MAX_CLIENTS)}, the fd limit ${fmt(FD_LIMIT)} less a margin)`);
       continue;
@@ -285,13 +287,9 @@ async function main(): Promise<void> {
   const idle = results.find((r) => r.layout.streams === 0);
   const perConn = idle ? (idle.after.rss - idle.before.rss) / idle.clients : NaN;
   const clientRows = results.filter((r) => r.layout.streams > 0);
-  const largest = clientRows.filter((r) => r.layout.topicsPerStream === 0 && r.layout.fanout).sort((a, b) => b.clients - a.clients)[0]!;
+  const largestRun = clientRows.filter((r) => r.layout.topicsPerStream === 0 && r.layout.fanout).sort((a, b) => b.clients - a.clients)[0];
   const perClient = (r: Measured) => (r.after.rss - r.before.rss) / r.clients;
-  const projected = largest.before.rss + perClient(largest) * GOAL_CLIENTS;
   const p99s = (r: Measured) => r.changes.map((c) => c.p99);
-  const fanP99 = median(p99s(largest));
-  // Fan-out grows with the streams written: project per stream.
-  const projectedFan = (fanP99 / largest.streams) * GOAL_CLIENTS;
 
   const rows = results.map((r) => [
     r.layout.name,
@@ -314,6 +312,23 @@ async function main(): Promise<void> {
   ]);
   const snap = results.find((r) => r.snapshot);
   const subs = results.find((r) => r.layout.topicsPerStream > 0);
+  const heapTable = (r: Measured & { snapshot: object }) =>
+    table(
+      ['object kind', 'count', 'count / client', 'MiB', 'bytes / client'],
+      r.snapshot.kinds.map((k) => [k.kind.replace(/\|/g, '\\|'), fmt(k.count), fmt(k.count / r.clients, 1), mib(k.size), fmt(k.size / r.clients)]),
+    );
+  if (!largestRun) {
+    // A partial run (BENCH_CAPACITY_ONLY without the client layouts): print, keep the recorded result.
+    console.log(table(['layout', 'connections', 'streams', 'subscriptions', 'setup ms', 'RSS before MiB', 'RSS after MiB', 'RSS B/conn', 'heap B/conn', 'native B/conn', 'idle cores', 'p50', 'p99', 'last', 'µs/stream', 'client MiB', 'errors'], rows));
+    if (snap?.snapshot) console.log(heapTable(snap as Measured & { snapshot: object }));
+    return;
+  }
+  const largest = largestRun;
+  const cpuPerStream = (r: Measured) => (median(r.changes.map((c) => c.serverCpu)) / r.streams) * 1e6;
+  const projected = largest.before.rss + perClient(largest) * GOAL_CLIENTS;
+  const fanP99 = median(p99s(largest));
+  // Fan-out grows with the streams written: project per stream.
+  const projectedFan = (fanP99 / largest.streams) * GOAL_CLIENTS;
   const verdicts: VerdictRow[] = [
     {
       check: `server RSS with ${fmt(GOAL_CLIENTS)} watching clients (one connection + one WatchRoutes stream each)`,
@@ -340,12 +355,9 @@ async function main(): Promise<void> {
     '',
     `Fan-out: ${WARMUP_CHANGES} unmeasured + ${CHANGES} changes, ${GAP_MS} ms apart; per change, milliseconds from the sender's clock (just before ReportDelta) to each client's receipt (all on this machine's clock); the table shows the median over changes of each change's p50 and p99 over clients, and the worst last arrival.`,
     '',
-    `Projection to ${fmt(GOAL_CLIENTS)} clients from the ${fmt(largest.clients)}-client layout: RSS = ${mib(largest.before.rss)} MiB + ${fmt(perClient(largest))} bytes × ${fmt(GOAL_CLIENTS)} = ${mib(projected)} MiB; fan-out p99 = ${fmt(fanP99)} ms × ${fmt(GOAL_CLIENTS)} / ${fmt(largest.streams)} = ${fmt(projectedFan)} ms (writing to streams is serial work on the server's one thread, so it grows with the streams).`,
+    `Projection to ${fmt(GOAL_CLIENTS)} clients from the ${fmt(largest.clients)}-client layout: RSS = ${mib(largest.before.rss)} MiB + ${fmt(perClient(largest))} bytes × ${fmt(GOAL_CLIENTS)} = ${mib(projected)} MiB; fan-out p99 = ${fmt(fanP99)} ms × ${fmt(GOAL_CLIENTS)} / ${fmt(largest.streams)} = ${fmt(projectedFan)} ms (writing to streams is serial work on the server's one thread, so it grows with the streams). The server's own CPU for one fan-out, from the same layout: ${fmt(cpuPerStream(largest), 1)} µs × ${fmt(GOAL_CLIENTS)} streams = ${fmt((cpuPerStream(largest) * GOAL_CLIENTS) / 1000)} ms, a floor under the last arrival however idle the machine (the clients here share its ${m.nproc} cores; load average at start ${m.loadavg}).`,
     snap?.snapshot
-      ? `\n### What a client costs on the heap\n\nHeap snapshot diff of the server, ${fmt(snap.clients)} clients (one connection and one WatchRoutes stream each): self size by object kind, after − before (${mib(snap.snapshot.total)} MiB in all; \`${path.relative(ROOT, path.join(RAW_DIR, 'capacity-heap'))}\`):\n\n${table(
-          ['object kind', 'count', 'count / client', 'MiB', 'bytes / client'],
-          snap.snapshot.kinds.map((k) => [k.kind.replace(/\|/g, '\\|'), fmt(k.count), fmt(k.count / snap.clients, 1), mib(k.size), fmt(k.size / snap.clients)]),
-        )}`
+      ? `\n### What a client costs on the heap\n\nHeap snapshot diff of the server, ${fmt(snap.clients)} clients (one connection and one WatchRoutes stream each): self size by object kind, after − before (${mib(snap.snapshot.total)} MiB in all; \`${path.relative(ROOT, path.join(RAW_DIR, 'capacity-heap'))}\`):\n\n${heapTable(snap as Measured & { snapshot: object })}`
       : '',
   ].join('\n');
   writeResult(PART, TITLE, `${body}${largest.profile ? `\n\n### Where a fan-out's time goes\n\n${largest.profile}` : ''}`, m, [], verdicts);

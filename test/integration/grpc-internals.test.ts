@@ -6,7 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
-import { http2SessionOf, http2StreamOf, sendMessageOf } from '../../src/server/network/grpc/internals';
+import { baseCallOf, http2SessionOf, http2StreamOf, sendMessageOf } from '../../src/server/network/grpc/internals';
+import { directSink, type DirectStream } from '../../src/server/network/route-query/coalescing-writer';
 
 const identity = (b: Buffer) => b;
 const METHOD = '/test.Internals/Chat';
@@ -57,5 +58,43 @@ test('the lookups return undefined, not throw, on objects that are not grpc-js c
     assert.equal(http2StreamOf(v), undefined);
     assert.equal(http2SessionOf(v), undefined);
     assert.equal(sendMessageOf(v), undefined);
+    assert.equal(baseCallOf(v), undefined);
+  }
+});
+
+test('directSink: the first message goes through grpc-js (it sends the headers), later ones pre-framed straight to the HTTP/2 stream; the client reads both, then the status', async () => {
+  const seen: { before?: boolean; after?: boolean; sameStream?: boolean; viaGrpc: number } = { viaGrpc: 0 };
+  const { server, address } = await serve((call) => {
+    // Count the messages that take grpc-js's path (the call's sendMessage).
+    const outer = (call as unknown as { call: { sendMessage: (...a: unknown[]) => void } }).call;
+    const send = outer.sendMessage;
+    outer.sendMessage = function (this: unknown, ...a: unknown[]) {
+      seen.viaGrpc++;
+      return send.apply(this, a);
+    };
+    const base = baseCallOf(call);
+    seen.sameStream = base !== undefined && base.stream === http2StreamOf(call);
+    seen.before = base?.metadataSent;
+    const sink = directSink(call as unknown as DirectStream);
+    sink.write(Buffer.from('one'), () => {
+      seen.after = base?.metadataSent;
+      sink.write(Buffer.from('two'), () => call.end());
+    });
+  });
+  const client = new grpc.Client(address, grpc.credentials.createInsecure());
+  try {
+    const c = client.makeBidiStreamRequest(METHOD, identity, identity);
+    const got: string[] = [];
+    c.on('data', (b: Buffer) => got.push(b.toString()));
+    const st = await new Promise<grpc.StatusObject>((resolve) => c.on('status', resolve));
+    assert.equal(st.code, grpc.status.OK);
+    assert.deepEqual(got, ['one', 'two']);
+    assert.equal(seen.sameStream, true, 'baseCallOf found the call that owns the HTTP/2 stream');
+    assert.equal(seen.before, false, 'no headers before the first message');
+    assert.equal(seen.after, true, 'the first message sent them');
+    assert.equal(seen.viaGrpc, 1, 'only the first message went through grpc-js');
+  } finally {
+    client.close();
+    server.forceShutdown();
   }
 });

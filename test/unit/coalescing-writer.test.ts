@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
-import { CoalescingWriter } from '../../src/server/network/route-query/coalescing-writer';
+import { CoalescingWriter, frameOf } from '../../src/server/network/route-query/coalescing-writer';
 
 /** A sink that records writes; it lets messages out (calls back) only when told to. */
 class FakeSink extends EventEmitter {
@@ -162,4 +162,18 @@ test('progress(true) is one progress message each; plain progress() coalesces', 
   await wrote(sink);
   await new Promise((r) => setImmediate(r));
   assert.deepEqual(sink.writes.map(String).slice(5), ['|p6']);
+});
+
+test('frameOf: one gRPC frame (flag 0, big-endian length, message); the same message reuses its frame', () => {
+  const a = Buffer.from('route bytes');
+  const f = frameOf(a);
+  assert.deepEqual([...f.subarray(0, 5)], [0, 0, 0, 0, a.length]);
+  assert.equal(f.subarray(5).toString(), 'route bytes');
+  assert.equal(frameOf(a), f, 'a fan-out frames its message once');
+  const b = Buffer.alloc(70_000, 7);
+  const g = frameOf(b);
+  assert.notEqual(g, f);
+  assert.equal(g.readUInt32BE(1), 70_000);
+  assert.equal(g.length, 70_005);
+  assert.equal(frameOf(Buffer.from('route bytes')).equals(f), true, 'an equal message in another buffer is framed again, identically');
 });

@@ -67,11 +67,14 @@ export class SharedPort {
   }
 
   private route(socket: net.Socket): void {
-    socket.setTimeout(FIRST_BYTE_TIMEOUT_MS, () => socket.destroy());
-    socket.once('error', () => socket.destroy());
+    // A plain timer, not socket.setTimeout: a socket keeps its (cleared) timer and the listener for life,
+    // about 0.5 KB per connection with tens of thousands of watching clients (bench/results/capacity.md).
+    const silent = setTimeout(destroySocket, FIRST_BYTE_TIMEOUT_MS, socket).unref();
+    // One shared listener (no closure per connection); grpc-js and the remoting door add their own.
+    socket.on('error', destroyOnError);
     socket.once('data', (chunk: Buffer) => {
       socket.pause();
-      socket.setTimeout(0);
+      clearTimeout(silent);
       socket.unshift(chunk);
       const first = chunk[0];
       if (first === HTTP2_PREFACE_FIRST || first === TLS_HANDSHAKE) {
@@ -85,4 +88,12 @@ export class SharedPort {
       }
     });
   }
+}
+
+function destroySocket(socket: net.Socket): void {
+  socket.destroy();
+}
+
+function destroyOnError(this: net.Socket): void {
+  this.destroy();
 }

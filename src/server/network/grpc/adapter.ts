@@ -117,7 +117,7 @@ export class StreamTracker extends EventEmitter<{ closed: [] }> {
       this.emit('closed');
     };
     if (h2) {
-      h2.once('close', drop);
+      h2.on('close', drop); // 'close' comes once; `once` would add a wrapper object per stream
     } else {
       // grpc-js changed its layout (see grpc-internals.ts): 'cancelled' comes when the stream closes.
       call.once('cancelled', drop);

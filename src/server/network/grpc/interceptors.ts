@@ -13,9 +13,9 @@
 import {
   status,
   ServerInterceptingCall,
-  type Metadata,
   type ServerInterceptor,
   type ServerMethodDefinition,
+  type FullResponder,
 } from '@grpc/grpc-js';
 import { log } from '../../log';
 import type { Metrics } from '../../metrics';
@@ -42,59 +42,92 @@ type Method = ServerMethodDefinition<unknown, unknown>;
  * The three rules as one interceptor, so every call carries one layer rather than three: a layer is a
  * few objects and closures held for the whole life of a call (about 0.5 KB of heap per WatchRoutes
  * stream saved, with tens of thousands of streams per replica; bench/results/capacity.md). Checks a
- * call does not need (no limit set, an open service) are not installed at all.
+ * call does not need (no limit set, an open service) are not installed at all, and what a call keeps
+ * is one small object (CallRules) and one closure.
  */
-function callRules(o: { metrics: Metrics; limiter: PeerRateLimiter; guard: Guard }): ServerInterceptor {
+function callRules(o: Rules): ServerInterceptor {
   return (method: Method, call) => {
-    const [service, rpc] = splitPath(method.path);
-    const stats = o.metrics.rpc(rpc);
-    const unary = !method.requestStream && !method.responseStream;
-    const started = performance.now();
-    const role = ROLE_OF_SERVICE.get(service);
-    const limited = o.limiter.enabled && role !== undefined;
-    const guarded = role !== undefined && o.guard.required(role);
-    // 1: every final status, refusals included.
-    const record = (st: { code: status; details: string }) => {
-      const code = st.code;
-      stats.done(status[code] ?? String(code), unary ? (performance.now() - started) / 1000 : undefined);
-      if (code === status.INTERNAL || code === status.UNKNOWN) log.error({ rpc: method.path, code: status[code], details: st.details, peer: call.getPeer() }, 'call failed');
-      // Two processes claiming one broker id: an operator wants to hear of it at once.
-      else if (code === status.ALREADY_EXISTS && service === 'nameserver.v1.BrokerRegistry') {
-        log.warn({ event: 'broker.conflict', rpc: method.path, details: st.details, peer: call.getPeer() }, 'broker id conflict refused');
-      }
-    };
-    // 2 and 3: refuse before the handler runs. The status goes straight to the call below (this layer
-    // is still processing the metadata, and would hold a status back until that ends), counted here.
-    const check = (metadata: Metadata) => {
-      if (limited) o.limiter.admit(call.getPeer());
-      if (guarded) o.guard.check(role, metadata);
-    };
+    const r = new CallRules(o, method, call);
     return new ServerInterceptingCall(call, {
-      start: limited || guarded
-        ? (next) =>
-            next({
-              onReceiveMetadata: (metadata, pass) => {
-                try {
-                  check(metadata);
-                } catch (err) {
-                  const st = toStatus(err, method.path);
-                  record(st);
-                  call.sendStatus(st);
-                  return;
-                }
-                pass(metadata);
-              },
-            })
-        : undefined,
-      sendStatus: (st, next) => {
-        record(st);
-        next(st);
-      },
+      start: r.limited || r.guarded ? (next) => r.start(next) : undefined,
+      sendStatus: r.sendStatus,
     });
   };
 }
 
+interface Rules {
+  metrics: Metrics;
+  limiter: PeerRateLimiter;
+  guard: Guard;
+}
+
+type Call = Parameters<ServerInterceptor>[1];
+
+/** One call's rules (see callRules). */
+class CallRules {
+  private readonly service: string;
+  private readonly stats: ReturnType<Metrics['rpc']>;
+  private readonly unary: boolean;
+  private readonly started = performance.now();
+  private readonly role: Role | undefined;
+  readonly limited: boolean;
+  readonly guarded: boolean;
+
+  constructor(
+    private readonly o: Rules,
+    private readonly method: Method,
+    private readonly call: Call,
+  ) {
+    const [service, rpc] = splitPath(method.path);
+    this.service = service;
+    this.stats = o.metrics.rpc(rpc);
+    this.unary = !method.requestStream && !method.responseStream;
+    const role = (this.role = ROLE_OF_SERVICE.get(service));
+    this.limited = o.limiter.enabled && role !== undefined;
+    this.guarded = role !== undefined && o.guard.required(role);
+  }
+
+  /** 1: every final status, refusals included. */
+  private record(st: { code: status; details: string }): void {
+    const code = st.code;
+    const { method, call } = this;
+    this.stats.done(status[code] ?? String(code), this.unary ? (performance.now() - this.started) / 1000 : undefined);
+    if (code === status.INTERNAL || code === status.UNKNOWN) log.error({ rpc: method.path, code: status[code], details: st.details, peer: call.getPeer() }, 'call failed');
+    // Two processes claiming one broker id: an operator wants to hear of it at once.
+    else if (code === status.ALREADY_EXISTS && this.service === 'nameserver.v1.BrokerRegistry') {
+      log.warn({ event: 'broker.conflict', rpc: method.path, details: st.details, peer: call.getPeer() }, 'broker id conflict refused');
+    }
+  }
+
+  /** grpc-js calls responder functions unbound: an arrow field. */
+  readonly sendStatus: FullResponder['sendStatus'] = (st, next) => {
+    this.record(st);
+    next(st);
+  };
+
+  /**
+   * 2 and 3: refuse before the handler runs. The status goes straight to the call below (this layer
+   * is still processing the metadata, and would hold a status back until that ends), counted here.
+   */
+  start(next: Parameters<FullResponder['start']>[0]): void {
+    next({
+      onReceiveMetadata: (metadata, pass) => {
+        try {
+          if (this.limited) this.o.limiter.admit(this.call.getPeer());
+          if (this.guarded) this.o.guard.check(this.role!, metadata);
+        } catch (err) {
+          const st = toStatus(err, this.method.path);
+          this.record(st);
+          this.call.sendStatus(st);
+          return;
+        }
+        pass(metadata);
+      },
+    });
+  }
+}
+
 /** The interceptors for `new grpc.Server({ interceptors })`: the three rules, in one layer. */
-export function serverInterceptors(o: { metrics: Metrics; limiter: PeerRateLimiter; guard: Guard }): ServerInterceptor[] {
+export function serverInterceptors(o: Rules): ServerInterceptor[] {
   return [callRules(o)];
 }

@@ -43,6 +43,28 @@ export function sendMessageOf(call: unknown): ((message: Buffer, callback: () =>
   return typeof inner?.sendMessage === 'function' ? inner.sendMessage.bind(inner) : undefined;
 }
 
+/** The innermost grpc-js call (BaseServerInterceptingCall): it owns the HTTP/2 stream and the call's state. */
+export interface BaseCall {
+  readonly stream: ServerHttp2Stream;
+  /** Whether the response headers went out (the first message sends them). */
+  readonly metadataSent: boolean;
+  readonly cancelled: boolean;
+  sendStatus(status: { code: number; details: string; metadata: null }): void;
+}
+
+/** The BaseServerInterceptingCall under a server stream, or undefined when grpc-js changed its layout. */
+export function baseCallOf(call: unknown): BaseCall | undefined {
+  let node = (call as { call?: unknown } | null)?.call;
+  for (let depth = 0; node && depth < MAX_CHAIN; depth++) {
+    const b = node as Partial<BaseCall>;
+    if (isHttp2Stream(b.stream)) {
+      return typeof b.metadataSent === 'boolean' && typeof b.cancelled === 'boolean' && typeof b.sendStatus === 'function' ? (b as BaseCall) : undefined;
+    }
+    node = (node as { nextCall?: unknown }).nextCall;
+  }
+  return undefined;
+}
+
 function isHttp2Stream(s: unknown): s is ServerHttp2Stream {
   const x = s as { close?: unknown; session?: unknown; rstCode?: unknown } | undefined;
   return typeof x?.close === 'function' && typeof x.session === 'object' && 'rstCode' in x;

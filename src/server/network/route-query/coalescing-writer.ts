@@ -18,7 +18,8 @@
  * safety net). Progress messages requested with `progress(true)` are one message each, so every
  * request a client sends is answered by a progress message of its own.
  */
-import { sendMessageOf } from '../grpc/internals';
+import { status } from '@grpc/grpc-js';
+import { baseCallOf, sendMessageOf, type BaseCall } from '../grpc/internals';
 
 /** The part of a grpc-js server stream the writer uses. */
 export interface Sink {
@@ -26,28 +27,85 @@ export interface Sink {
   once(event: 'drain', listener: () => void): unknown;
 }
 
-/**
- * A Sink that hands messages straight to the grpc-js call's `sendMessage` (see grpc-internals.ts),
- * skipping the Duplex stream layer in between (its `_write` does nothing else). On a fan-out to 10,000
- * streams that layer is a large share of the CPU. Backpressure is unchanged: the callback still fires
- * only when HTTP/2 flow control let the message out, and the writer waits for it. Falls back to
- * `write()` if a grpc-js version lacks the internal call.
- */
-export function directSink(stream: {
+/** A grpc-js server stream, as `directSink` uses it. */
+export interface DirectStream {
   write(chunk: Buffer, cb: () => void): boolean;
   once(e: 'drain', f: () => void): unknown;
   writableEnded: boolean;
   cancelled: boolean;
-}): Sink {
+}
+
+/**
+ * A Sink that writes gRPC-framed messages straight to the call's HTTP/2 stream once grpc-js has sent
+ * the response headers, skipping the Duplex stream, the interceptor layer and grpc-js's per-message
+ * framing (none of which changes a message: no interceptor here touches messages). A fan-out writes one
+ * message, a route's shared encoding, to thousands of streams in a row: it is framed once (`frameOf`)
+ * and that one buffer goes to every stream. Before the headers went out, after the call ended, or when
+ * a grpc-js version lacks the internals, messages take grpc-js's own path (`sendMessage`, else
+ * `write()`). Backpressure is unchanged: the callback fires only once HTTP/2 flow control let the
+ * message out, and the writer waits for it. A failed write ends the call with INTERNAL, as grpc-js does.
+ */
+export function directSink(stream: DirectStream): Sink {
   const send = sendMessageOf(stream);
   if (!send) return stream;
-  return {
-    write(chunk, cb) {
-      if (!stream.writableEnded && !stream.cancelled) send(chunk, cb);
-      return true;
-    },
-    once: (e, f) => stream.once(e, f),
-  };
+  return new DirectSink(stream, send, baseCallOf(stream));
+}
+
+/** See `directSink`: a class, not closures, since a replica holds one per watching client. */
+class DirectSink implements Sink {
+  private done: (() => void) | undefined;
+  private onWritten: ((err?: Error | null) => void) | undefined;
+
+  constructor(
+    private readonly stream: DirectStream,
+    private readonly send: (message: Buffer, callback: () => void) => void,
+    private readonly base: BaseCall | undefined,
+  ) {}
+
+  write(chunk: Buffer, cb: () => void): boolean {
+    if (this.stream.writableEnded || this.stream.cancelled) return true;
+    const b = this.base;
+    if (b && b.metadataSent && !b.cancelled && !b.stream.destroyed && !b.stream.closed) {
+      b.stream.write(frameOf(chunk), this.callbackFor(cb));
+    } else {
+      this.send(chunk, cb);
+    }
+    return true;
+  }
+
+  once(e: 'drain', f: () => void): unknown {
+    return this.stream.once(e, f);
+  }
+
+  /** The HTTP/2 write callback for `cb` (the writer passes the same one every time: made once). */
+  private callbackFor(cb: () => void): (err?: Error | null) => void {
+    if (cb !== this.done || !this.onWritten) {
+      const base = this.base!;
+      this.done = cb;
+      this.onWritten = (err) => (err ? base.sendStatus({ code: status.INTERNAL, details: 'Internal server error', metadata: null }) : cb());
+    }
+    return this.onWritten;
+  }
+}
+
+/** The last message framed, and its frame: a fan-out frames its message once for every stream. */
+let lastMessage: Buffer | undefined;
+let lastFrame: Buffer | undefined;
+
+/**
+ * A message as one gRPC length-prefixed frame (flag 0: uncompressed, then the length, big-endian).
+ * Messages are never changed once written (routes are encoded once), so the frame of the message
+ * written last is reused while the same message follows.
+ */
+export function frameOf(message: Buffer): Buffer {
+  if (message === lastMessage && lastFrame) return lastFrame;
+  const frame = Buffer.allocUnsafe(message.length + 5);
+  frame[0] = 0;
+  frame.writeUInt32BE(message.length, 1);
+  message.copy(frame, 5);
+  lastMessage = message;
+  lastFrame = frame;
+  return frame;
 }
 
 /** Options of a CoalescingWriter. */

@@ -32,7 +32,7 @@ import { incompleteUpdateEventBytes, removedEventBytes, type RouteReader } from 
 import type { TopicName } from '../../metadata/types';
 import { checkWatchRoutesRequest } from '../validate';
 import type { WarmUp } from '../../metadata/warm-up';
-import { CoalescingWriter, directSink } from './coalescing-writer';
+import { CoalescingWriter, directSink, type CoalescingWriterOptions } from './coalescing-writer';
 import { checkDecoded, endWithStatus, type StreamTracker } from '../grpc/adapter';
 import { http2SessionOf } from '../grpc/internals';
 import { toStatus } from '../grpc/status';
@@ -219,14 +219,18 @@ export class RouteWatchHub {
   }
 }
 
-/** One WatchRoutes stream's state (see the module comment); the hub applies requests to it. */
-export class RouteWatcher {
+/**
+ * One WatchRoutes stream's state (see the module comment); the hub applies requests to it. It is also
+ * its writer's options object (settings read from the hub's, events as methods): a replica holds one
+ * watcher per client, so per-stream closures and objects are avoided where a method does.
+ */
+export class RouteWatcher implements CoalescingWriterOptions {
   /** Topics followed explicitly. */
   private readonly subscribed = new Set<TopicName>();
   /** Version the client holds, per topic (absent: none). */
   private readonly held = new Map<TopicName, string>();
-  /** Topics whose held version came from the client, not from this replica (see the module comment). */
-  private readonly foreign = new Set<TopicName>();
+  /** Topics whose held version came from the client, not from this replica (see the module comment); made when first needed. */
+  private foreign: Set<TopicName> | undefined;
   private all = false;
   private ended = false;
   private readonly writer: CoalescingWriter<TopicName>;
@@ -235,28 +239,46 @@ export class RouteWatcher {
     readonly call: Call,
     private readonly view: WatchView,
   ) {
-    const { opts } = view;
     this.writer = new CoalescingWriter<TopicName>(
       directSink(call as unknown as Parameters<typeof directSink>[0]),
       (topic) => this.render(topic),
       () => this.renderProgress(),
-      {
-        maxBatchBytes: opts.maxBatchBytes,
-        maxMessageBytes: opts.maxMessageBytes,
-        stallTimeoutMs: opts.stallTimeoutMs,
-        onWritten: () => opts.metrics?.pushes.inc(),
-        onCoalesced: () => opts.metrics?.coalesced.inc(),
-        onStall: () => {
-          // The stream is ended (then reset); its 'close' makes the hub drop this watcher.
-          opts.metrics?.watchersEnded.inc({ reason: 'stalled' });
-          log.warn({ event: 'watch.stalled', peer: call.getPeer(), stallTimeoutMs: opts.stallTimeoutMs }, 'ended a WatchRoutes stream whose client read nothing');
-          this.writer.close();
-          opts.streams.abortStalled(
-            call,
-            toStatus(new LimitExceeded(`watcher read nothing for ${opts.stallTimeoutMs} ms; resubscribe with the versions you hold`), 'WatchRoutes'),
-          );
-        },
-      },
+      this,
+    );
+  }
+
+  get maxBatchBytes(): number {
+    return this.view.opts.maxBatchBytes;
+  }
+
+  get maxMessageBytes(): number {
+    return this.view.opts.maxMessageBytes;
+  }
+
+  get stallTimeoutMs(): number {
+    return this.view.opts.stallTimeoutMs;
+  }
+
+  /** @internal Writer event: a message was written. */
+  onWritten(): void {
+    this.view.opts.metrics?.pushes.inc();
+  }
+
+  /** @internal Writer event: a mark was absorbed by a pending one. */
+  onCoalesced(): void {
+    this.view.opts.metrics?.coalesced.inc();
+  }
+
+  /** @internal Writer event: the client read nothing for stallTimeoutMs. The stream is ended (then reset); its 'close' makes the hub drop this watcher. */
+  onStall(): void {
+    const { opts } = this.view;
+    const call = this.call;
+    opts.metrics?.watchersEnded.inc({ reason: 'stalled' });
+    log.warn({ event: 'watch.stalled', peer: call.getPeer(), stallTimeoutMs: opts.stallTimeoutMs }, 'ended a WatchRoutes stream whose client read nothing');
+    this.writer.close();
+    opts.streams.abortStalled(
+      call,
+      toStatus(new LimitExceeded(`watcher read nothing for ${opts.stallTimeoutMs} ms; resubscribe with the versions you hold`), 'WatchRoutes'),
     );
   }
 
@@ -295,10 +317,10 @@ export class RouteWatcher {
     this.subscribed.add(topic);
     if (version) {
       this.held.set(topic, version);
-      this.foreign.add(topic);
+      (this.foreign ??= new Set()).add(topic);
     } else {
       this.held.delete(topic);
-      this.foreign.delete(topic);
+      this.foreign?.delete(topic);
     }
     this.writer.mark(topic);
   }
@@ -308,7 +330,7 @@ export class RouteWatcher {
     const was = this.subscribed.delete(topic);
     if (!this.all) {
       this.held.delete(topic);
-      this.foreign.delete(topic);
+      this.foreign?.delete(topic);
       this.writer.forget(topic);
     }
     return was;
@@ -332,7 +354,7 @@ export class RouteWatcher {
 
   /** Re-check every topic the client holds a version of (warm-up just ended). */
   recheckHeld(): void {
-    for (const t of this.foreign) this.writer.mark(t);
+    if (this.foreign) for (const t of this.foreign) this.writer.mark(t);
   }
 
   /** Stop writing; true the first time (the hub then forgets this watcher). */
@@ -348,12 +370,13 @@ export class RouteWatcher {
     const { routes, warmup, opts } = this.view;
     const entry = routes.get(topic);
     const have = this.held.get(topic);
+    const foreign = this.foreign;
     if (entry?.version === have) {
-      this.foreign.delete(topic); // the client's version is ours: follow it as usual from now on
+      foreign?.delete(topic); // the client's version is ours: follow it as usual from now on
       return undefined;
     }
-    if (have !== undefined && this.foreign.has(topic) && warmup.keepsForeignVersions) return undefined;
-    this.foreign.delete(topic);
+    if (have !== undefined && foreign?.has(topic) && warmup.keepsForeignVersions) return undefined;
+    foreign?.delete(topic);
     if (entry) {
       if (entry.updateEventBytes.length > opts.maxMessageBytes) return this.renderTooLarge(topic, entry.updateEventBytes.length);
       this.held.set(topic, entry.version);
