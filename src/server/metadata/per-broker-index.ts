@@ -34,12 +34,12 @@ export class PerBrokerIndex<T extends Named> {
     for (const item of items) {
       const prev = old?.get(item.name);
       if (prev !== undefined && this.equal(prev, item)) {
-        next.set(item.name, prev);
+        next.set(prev.name, prev);
         continue;
       }
       const kept = this.intern(item);
       if (prev !== undefined) this.release(prev);
-      next.set(item.name, kept);
+      next.set(kept.name, kept);
       this.link(key, kept);
       changed.add(item.name);
     }
@@ -65,7 +65,7 @@ export class PerBrokerIndex<T extends Named> {
       if (prev !== undefined && this.equal(prev, item)) continue;
       const kept = this.intern(item);
       if (prev !== undefined) this.release(prev);
-      mine.set(item.name, kept);
+      mine.set(kept.name, kept);
       this.link(key, kept);
       changed.add(item.name);
     }

@@ -1,8 +1,10 @@
 /**
  * The route table: each topic's route, derived from TopicManager (who holds the topic, with what
  * queues) and BrokerManager (replicas, addresses, broker permission). A route is recomputed only when
- * a change touches its topic, and kept ready to serve: its GetRoute response and its WatchRoutes event
- * are encoded once, when it changes, so readers only copy bytes.
+ * a change touches its topic. It is kept compact (topic, version, message type and its encoded
+ * `brokers` fields, each shared by every route listing that replica set the same way): its GetRoute
+ * response and WatchRoutes event are assembled from those bytes when first read and kept while they
+ * are among the most recently assembled (a byte budget), so readers of a hot route only copy bytes.
  *
  * Versions are content-derived: the first 16 hex digits of the SHA-256 of the route's canonical
  * encoding (ts-proto writes fields in number order, repeated fields here are sorted, and no map field
@@ -27,8 +29,8 @@ import { messageTypeOrDefault } from '../../shared/contract';
 /**
  * A route ready to serve: its version and its encodings. Replaced (never mutated) when the route
  * changes. Only bytes are kept (a route object per topic would cost more than everything else
- * together at 1,000 brokers × 1,000 topics); `route` decodes a fresh copy for the rare reader that
- * needs the object (Admin views).
+ * together at 1,000 brokers × 1,000 topics), and the encodings are assembled on first read (see
+ * RouteTable); `route` decodes a fresh copy for the rare reader that needs the object (Admin views).
  */
 export interface RouteEntry {
   readonly route: Route;
@@ -52,6 +54,10 @@ const EVENT_TOPIC_TAG = (1 << 3) | 2; // RouteEvent.topic
 const EVENT_TYPE_TAG = (2 << 3) | 0; // RouteEvent.type
 const EVENT_ROUTE_TAG = (3 << 3) | 2; // RouteEvent.route
 const EVENT_INCOMPLETE_TAG = (5 << 3) | 0; // RouteEvent.may_be_incomplete (field 5)
+const BROKERS_TAG = (4 << 3) | 2; // Route.brokers (the last field of Route)
+
+/** Default budget of assembled route encodings (see RouteTable). */
+export const DEFAULT_ASSEMBLED_ROUTE_BYTES = 8 * 1024 * 1024;
 
 /** GetRouteResponse.may_be_incomplete = true, encoded: appended to a pre-encoded GetRouteResponse. */
 export const GET_ROUTE_INCOMPLETE_SUFFIX: Buffer = Buffer.from(new BinaryWriter().uint32((2 << 3) | 0).bool(true).finish());
@@ -102,15 +108,25 @@ export function incompleteUpdateEventBytes(entry: RouteEntry): Buffer {
 
 /** See the module comment. */
 export class RouteTable extends EventEmitter<RouteTableEvents> {
-  private readonly routes = new Map<TopicName, RouteEntry>();
+  private readonly routes = new Map<TopicName, CompactRoute>();
   private sorted: TopicName[] | undefined;
   private rev = 0;
+  private readonly fields = new BrokerFieldPool();
+  private readonly recent: AssembledRoutes;
 
+  /** `assembledBytes`: how many bytes of served encodings are kept assembled (the most recent ones). */
   constructor(
     private readonly topics: TopicManager,
     private readonly brokers: BrokerManager,
+    assembledBytes = DEFAULT_ASSEMBLED_ROUTE_BYTES,
   ) {
     super();
+    this.recent = new AssembledRoutes(assembledBytes);
+  }
+
+  /** Distinct `brokers` fields held and bytes of assembled encodings (tests, leak checks). */
+  get storage(): { brokerFields: number; assembledBytes: number } {
+    return { brokerFields: this.fields.size, assembledBytes: this.recent.bytes };
   }
 
   /** The route of a topic, if any live broker reports it. O(1), no encoding. */
@@ -153,31 +169,40 @@ export class RouteTable extends EventEmitter<RouteTableEvents> {
         if (old) {
           this.routes.delete(topic);
           this.sorted = undefined;
+          this.drop(old);
           this.emit('removed', topic);
         }
         continue;
       }
-      // Encode the route once: its canonical form (no version) is hashed into the version, and the
-      // served forms wrap the same bytes (the version field appended; protobuf parsers accept fields in
-      // any order, and every replica appends it the same way).
-      const canonical = Route.encode(route).finish();
-      const version = createHash('sha256').update(canonical).digest('hex').slice(0, 16);
-      if (old?.version === version) continue;
-      const routeBytes = Buffer.concat([canonical, new BinaryWriter().uint32(ROUTE_VERSION_TAG).string(version).finish()]);
-      const event = new BinaryWriter()
-        .uint32(EVENT_TOPIC_TAG).string(topic)
-        .uint32(EVENT_TYPE_TAG).int32(RouteEventType.ROUTE_EVENT_TYPE_UPDATED)
-        .uint32(EVENT_ROUTE_TAG).bytes(routeBytes)
-        .finish();
-      const entry: RouteEntry = new EncodedRoute(
-        version,
-        Buffer.from(new BinaryWriter().uint32(FIRST_FIELD_TAG).bytes(routeBytes).finish()),
-        Buffer.from(new BinaryWriter().uint32(FIRST_FIELD_TAG).bytes(event).finish()),
-      );
+      // The canonical form (no version) is hashed into the version. ts-proto writes fields in number
+      // order and `brokers` (4) is the last, so the canonical bytes are the head (topic, message type)
+      // followed by one `brokers` field per replica set: those fields are kept (shared with every other
+      // route listing the replica set the same way) and the head is re-encoded when the bytes are read.
+      const head = Route.encode({ ...route, brokers: [] }).finish();
+      const hash = createHash('sha256').update(head);
+      const fields: BrokerField[] = [];
+      for (const b of route.brokers) {
+        const field = this.fields.acquire(new BinaryWriter().uint32(BROKERS_TAG).fork().raw(BrokerRoute.encode(b).finish()).join().finish());
+        hash.update(field.bytes);
+        fields.push(field);
+      }
+      const version = hash.digest('hex').slice(0, 16);
+      if (old?.version === version) {
+        for (const f of fields) this.fields.release(f);
+        continue;
+      }
+      const entry = new CompactRoute(topic, version, route.messageType, fields, this.recent);
       if (!old) this.sorted = undefined;
+      else this.drop(old);
       this.routes.set(topic, entry);
       this.emit('changed', topic, entry);
     }
+  }
+
+  /** A route replaced or removed: its shared fields lose a holder, its assembled bytes leave the cache. */
+  private drop(entry: CompactRoute): void {
+    for (const f of entry.fields) this.fields.release(f);
+    this.recent.forget(entry);
   }
 
   /** The route of a topic from the managers' current state, with an empty version; undefined if none. */
@@ -224,16 +249,130 @@ function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** A RouteEntry that keeps only bytes and decodes the route object on demand. */
-class EncodedRoute implements RouteEntry {
+/** One encoded `brokers` field of a Route (tag, length, BrokerRoute), shared by the routes that hold it. */
+interface BrokerField {
+  readonly bytes: Buffer;
+  readonly key: string;
+  holders: number;
+}
+
+/**
+ * Every distinct `brokers` field in use, once: at 1,000 brokers × 1,000 topics a replica set is listed
+ * the same way in each of its thousands of routes (same replicas, zone and, usually, queues).
+ */
+class BrokerFieldPool {
+  private readonly byKey = new Map<string, BrokerField>();
+
+  /** The shared copy of these bytes, counting one more holder. */
+  acquire(encoded: Uint8Array): BrokerField {
+    const key = Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength).toString('latin1');
+    let f = this.byKey.get(key);
+    if (!f) this.byKey.set(key, (f = { bytes: Buffer.from(key, 'latin1'), key, holders: 0 }));
+    f.holders++;
+    return f;
+  }
+
+  /** One holder fewer; the last one frees the field. */
+  release(f: BrokerField): void {
+    if (--f.holders === 0) this.byKey.delete(f.key);
+  }
+
+  get size(): number {
+    return this.byKey.size;
+  }
+}
+
+/**
+ * The routes whose served encodings are assembled, most recently assembled last, within a byte budget:
+ * the oldest lose theirs when the budget is exceeded (they are re-assembled when read again).
+ */
+class AssembledRoutes {
+  private readonly held = new Map<CompactRoute, number>();
+  private total = 0;
+
+  constructor(private readonly budget: number) {}
+
+  add(entry: CompactRoute, bytes: number): void {
+    this.held.set(entry, (this.held.get(entry) ?? 0) + bytes);
+    this.total += bytes;
+    for (const [oldest, n] of this.held) {
+      if (this.total <= this.budget || oldest === entry) break;
+      this.held.delete(oldest);
+      this.total -= n;
+      oldest.unassemble();
+    }
+  }
+
+  forget(entry: CompactRoute): void {
+    const n = this.held.get(entry);
+    if (n === undefined) return;
+    this.held.delete(entry);
+    this.total -= n;
+    entry.unassemble();
+  }
+
+  get bytes(): number {
+    return this.total;
+  }
+}
+
+/**
+ * A RouteEntry kept compact: topic, version, message type and the shared `brokers` fields. Its served
+ * encodings are assembled from them when first read (byte for byte what encoding the route object
+ * gives) and kept while in the table's budget of assembled routes, so a route read or pushed many times
+ * is assembled once; the route object is decoded on demand.
+ */
+class CompactRoute implements RouteEntry {
+  private getBytes: Buffer | undefined;
+  private eventBytes: Buffer | undefined;
+
   constructor(
+    readonly topic: TopicName,
     readonly version: string,
-    readonly getRouteBytes: Buffer,
-    readonly updateEventBytes: Buffer,
+    private readonly messageType: MessageType,
+    readonly fields: readonly BrokerField[],
+    private readonly recent: AssembledRoutes,
   ) {}
 
   get route(): Route {
     return GetRouteResponse.decode(this.getRouteBytes).route!;
+  }
+
+  get getRouteBytes(): Buffer {
+    if (!this.getBytes) {
+      this.getBytes = Buffer.from(new BinaryWriter().uint32(FIRST_FIELD_TAG).bytes(this.routeBytes()).finish());
+      this.recent.add(this, this.getBytes.length);
+    }
+    return this.getBytes;
+  }
+
+  get updateEventBytes(): Buffer {
+    if (!this.eventBytes) {
+      const event = new BinaryWriter()
+        .uint32(EVENT_TOPIC_TAG).string(this.topic)
+        .uint32(EVENT_TYPE_TAG).int32(RouteEventType.ROUTE_EVENT_TYPE_UPDATED)
+        .uint32(EVENT_ROUTE_TAG).bytes(this.routeBytes())
+        .finish();
+      this.eventBytes = Buffer.from(new BinaryWriter().uint32(FIRST_FIELD_TAG).bytes(event).finish());
+      this.recent.add(this, this.eventBytes.length);
+    }
+    return this.eventBytes;
+  }
+
+  /** Drop the assembled encodings (the budget of assembled routes is spent elsewhere). */
+  unassemble(): void {
+    this.getBytes = undefined;
+    this.eventBytes = undefined;
+  }
+
+  /**
+   * The Route with its version: the canonical form (head and `brokers` fields) with the version field
+   * appended (protobuf parsers accept fields in any order, and every replica appends it the same way).
+   */
+  private routeBytes(): Buffer {
+    const head = Route.encode({ topic: this.topic, version: '', messageType: this.messageType, brokers: [] }).finish();
+    const version = new BinaryWriter().uint32(ROUTE_VERSION_TAG).string(this.version).finish();
+    return Buffer.concat([head, ...this.fields.map((f) => f.bytes), version]);
   }
 }
 
