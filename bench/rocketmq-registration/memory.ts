@@ -16,7 +16,7 @@ import path from 'node:path';
 import type { RegisterBrokerRequest } from '../../generated/nameserver/v1/broker_registry';
 import { Permission, MessageType } from '../../generated/nameserver/v1/common';
 import { brokerClient, registerAll } from '../lib/cluster';
-import { fmt, mib, note, probe, PROBE_FLAGS, rssOf, runMain, spawnNameServer, stopChild, type NsProcess } from '../lib/common';
+import { cpuSecondsOf, fmt, mib, note, probe, PROBE_FLAGS, rssOf, runMain, spawnNameServer, stopChild, type NsProcess } from '../lib/common';
 import { diffSnapshots } from '../lib/heap';
 import { registerBody, registerBroker, RemotingConn, type RmqBrokerId } from '../lib/remoting';
 
@@ -105,9 +105,11 @@ async function main(): Promise<void> {
     const before = await mem();
     const rssBefore = rssOf(ns.pid);
     if (dir) await probe(ns, { type: 'snapshot', file: path.join(dir, `${MODE}-before.heapsnapshot`) });
+    const cpu0 = cpuSecondsOf(ns.pid);
     const t0 = performance.now();
     held.push(...(MODE === 'grpc' ? await registerGrpc(ns, fleet) : await registerRemoting(ns, fleet)));
     const registerMs = performance.now() - t0;
+    const registerCpuS = cpuSecondsOf(ns.pid) - cpu0;
     const after = await mem();
     const rssAfter = rssOf(ns.pid);
     const heap = after.heapUsed - before.heapUsed;
@@ -119,6 +121,7 @@ async function main(): Promise<void> {
       topics: TOPICS,
       entries,
       registerMs: Math.round(registerMs),
+      registerCpuS: +registerCpuS.toFixed(2),
       heapPerEntry: Math.round(heap / entries),
       externalPerEntry: Math.round(external / entries),
       bytesPerEntry: Math.round((heap + external) / entries),

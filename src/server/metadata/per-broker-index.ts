@@ -3,9 +3,16 @@
  * broker → name → config. TopicManager and GroupManager are instances of it. Every write reports the
  * names whose aggregate changed into a caller-supplied set, so the route table recomputes only those.
  *
- * With a `canonical` key function, equal configs are interned: a thousand brokers reporting the same
- * topic configuration share one object (reference-counted, released with the last holder), which at
- * 1,000 brokers × 1,000 topics is most of the memory a config would otherwise take.
+ * Layout. At 1,000 brokers × 1,000 topics the (broker, name) entries are most of the NameServer's
+ * memory, so an entry is three array slots, not two Map entries (a Map entry with its share of the
+ * hash table is ~30-40 bytes; an array slot is 8): each name has one Slot holding its brokers (ordered
+ * by when this index first saw each broker) and their configs in parallel arrays, and each broker
+ * lists its slots in report order. A broker's config of a name is found by
+ * binary search among the name's holders (O(log holders)).
+ *
+ * With `intern`, equal configs of a name are shared: a broker reporting a config equal to another
+ * holder's gets that holder's object (a thousand brokers reporting the same topic configuration hold one
+ * object). Sharing is by reference only, so a config lives as long as a holder keeps it.
  */
 import type { BrokerKey } from './types';
 
@@ -14,183 +21,280 @@ export interface Named {
   name: string;
 }
 
+/** One name: its holders, ascending by `seq` (brokers first seen earlier first), and the config each reports (same index). */
+interface Slot<T> {
+  readonly name: string;
+  readonly brokers: Table<T>[];
+  readonly configs: T[];
+}
+
+/** One broker's entries: its slots, in the order it reported them. */
+interface Table<T> {
+  readonly key: BrokerKey;
+  /** Order of holders within a slot: tables created later sort later (never reused). */
+  readonly seq: number;
+  slots: Slot<T>[];
+}
+
 /** See the module comment. `equal` decides whether a re-reported config is a change. */
 export class PerBrokerIndex<T extends Named> {
-  private readonly byBroker = new Map<BrokerKey, Map<string, T>>();
-  private readonly byName = new Map<string, Map<BrokerKey, T>>();
+  private readonly tables = new Map<BrokerKey, Table<T>>();
+  private readonly slots = new Map<string, Slot<T>>();
   private sorted: string[] | undefined;
-  private readonly pool = new Map<string, T>();
-  private readonly refs = new Map<T, { key: string; count: number }>();
+  private nextSeq = 0;
+  private entries = 0;
 
   constructor(
     private readonly equal: (a: T, b: T) => boolean,
-    private readonly canonical?: (item: T) => string,
+    private readonly intern = false,
   ) {}
 
-  /** Replace everything a broker reports (a full registration). O(old + new) for this broker only. */
+  /** Replace everything a broker reports (a full registration). O(old + new) for this broker only (× log holders). */
   replaceBroker(key: BrokerKey, items: readonly T[], changed: Set<string>): void {
-    const old = this.byBroker.get(key);
-    const next = new Map<string, T>();
+    const old = this.tables.get(key);
+    const table = old ?? this.table(key);
+    const next: Slot<T>[] = [];
+    const kept = new Set<Slot<T>>();
     for (const item of items) {
-      const prev = old?.get(item.name);
-      if (prev !== undefined && this.equal(prev, item)) {
-        next.set(prev.name, prev);
+      const slot = this.slotOf(item.name);
+      if (kept.has(slot)) {
+        // The same name twice in one report: the last config counts, as a Map would keep it.
+        if (this.put(slot, table, item)) changed.add(slot.name);
         continue;
       }
-      const kept = this.intern(item);
-      if (prev !== undefined) this.release(prev);
-      next.set(kept.name, kept);
-      this.link(key, kept);
-      changed.add(item.name);
+      kept.add(slot);
+      next.push(slot);
+      if (this.put(slot, table, item)) changed.add(slot.name);
     }
     if (old) {
-      for (const [name, prev] of old) {
-        if (!next.has(name)) {
-          this.release(prev);
-          this.unlink(key, name);
-          changed.add(name);
-        }
+      for (const slot of old.slots) {
+        if (kept.has(slot)) continue;
+        this.unlink(slot, table);
+        changed.add(slot.name);
       }
     }
-    if (next.size > 0) this.byBroker.set(key, next);
-    else this.byBroker.delete(key);
+    table.slots = next;
+    if (next.length === 0) this.tables.delete(key);
   }
 
-  /** Add or change some of a broker's items (a delta). O(items). */
+  /** Add or change some of a broker's items (a delta). O(items × log holders). */
   upsert(key: BrokerKey, items: readonly T[], changed: Set<string>): void {
-    let mine = this.byBroker.get(key);
-    if (!mine) this.byBroker.set(key, (mine = new Map()));
+    const table = this.tables.get(key) ?? this.table(key);
     for (const item of items) {
-      const prev = mine.get(item.name);
-      if (prev !== undefined && this.equal(prev, item)) continue;
-      const kept = this.intern(item);
-      if (prev !== undefined) this.release(prev);
-      mine.set(kept.name, kept);
-      this.link(key, kept);
-      changed.add(item.name);
+      const slot = this.slotOf(item.name);
+      const before = this.entries;
+      if (this.put(slot, table, item)) changed.add(slot.name);
+      if (this.entries > before) table.slots.push(slot);
     }
+    if (table.slots.length === 0) this.tables.delete(key);
   }
 
-  /** Remove some of a broker's items by name (a delta). O(names). */
+  /** Remove some of a broker's items by name (a delta). O(names × log holders), plus one pass over the broker's names. */
   delete(key: BrokerKey, names: readonly string[], changed: Set<string>): void {
-    const mine = this.byBroker.get(key);
-    if (!mine) return;
+    const table = this.tables.get(key);
+    if (!table) return;
+    const gone = new Set<Slot<T>>();
     for (const name of names) {
-      const prev = mine.get(name);
-      if (prev === undefined) continue;
-      mine.delete(name);
-      this.release(prev);
-      this.unlink(key, name);
+      const slot = this.slots.get(name);
+      if (slot === undefined || gone.has(slot) || !this.unlink(slot, table)) continue;
+      gone.add(slot);
       changed.add(name);
     }
-    if (mine.size === 0) this.byBroker.delete(key);
+    if (gone.size === 0) return;
+    table.slots = table.slots.filter((s) => !gone.has(s));
+    if (table.slots.length === 0) this.tables.delete(key);
   }
 
-  /** Forget a broker entirely. O(its items). */
+  /** Forget a broker entirely. O(its items × log holders). */
   removeBroker(key: BrokerKey, changed: Set<string>): void {
-    const mine = this.byBroker.get(key);
-    if (!mine) return;
-    for (const [name, prev] of mine) {
-      this.release(prev);
-      this.unlink(key, name);
-      changed.add(name);
+    const table = this.tables.get(key);
+    if (!table) return;
+    for (const slot of table.slots) {
+      this.unlink(slot, table);
+      changed.add(slot.name);
     }
-    this.byBroker.delete(key);
+    table.slots = [];
+    this.tables.delete(key);
   }
 
-  /** Names a broker reports. */
+  /** Names a broker reports (a snapshot, in report order). */
   namesOf(key: BrokerKey): IterableIterator<string> {
-    return (this.byBroker.get(key) ?? new Map<string, T>()).keys();
+    return (this.tables.get(key)?.slots.map((s) => s.name) ?? []).values();
   }
 
   /** How many items a broker reports. */
   countOf(key: BrokerKey): number {
-    return this.byBroker.get(key)?.size ?? 0;
+    return this.tables.get(key)?.slots.length ?? 0;
   }
 
   /** One broker's config of a name. */
   configOf(key: BrokerKey, name: string): T | undefined {
-    return this.byBroker.get(key)?.get(name);
+    const table = this.tables.get(key);
+    const slot = this.slots.get(name);
+    if (!table || !slot) return undefined;
+    const i = find(slot, table.seq);
+    return i >= 0 ? slot.configs[i] : undefined;
   }
 
-  /** Brokers reporting a name, with their configs (read-only view; callers must not keep it). */
+  /** Brokers reporting a name, with their configs (a read-only view; callers must not keep it). */
   holders(name: string): ReadonlyMap<BrokerKey, T> | undefined {
-    return this.byName.get(name);
+    const slot = this.slots.get(name);
+    return slot && new HoldersView(slot, this.tables);
   }
 
   /** Whether any broker reports the name. */
   has(name: string): boolean {
-    return this.byName.has(name);
+    return this.slots.has(name);
   }
 
   /** Number of distinct names. */
   get size(): number {
-    return this.byName.size;
+    return this.slots.size;
   }
 
   /** Number of brokers with at least one entry (leak checks). */
   get brokerCount(): number {
-    return this.byBroker.size;
+    return this.tables.size;
   }
 
   /** Number of (broker, name) entries. */
   entryCount(): number {
-    let n = 0;
-    for (const m of this.byBroker.values()) n += m.size;
-    return n;
+    return this.entries;
   }
 
   /** All names, sorted (cached until a name appears or disappears). */
   sortedNames(): readonly string[] {
-    if (!this.sorted) this.sorted = [...this.byName.keys()].sort();
+    if (!this.sorted) this.sorted = [...this.slots.keys()].sort();
     return this.sorted;
   }
 
-  /** Distinct config objects held (interned ones count once). */
+  /** Distinct config objects held (shared ones count once). O(entries). */
   get distinctConfigs(): number {
-    return this.canonical ? this.refs.size : this.entryCount();
+    const seen = new Set<T>();
+    for (const slot of this.slots.values()) for (const c of slot.configs) seen.add(c);
+    return seen.size;
   }
 
-  /** The shared copy of an equal config, counting one more holder. */
-  private intern(item: T): T {
-    if (!this.canonical) return item;
-    const key = this.canonical(item);
-    const shared = this.pool.get(key);
-    if (shared !== undefined) {
-      this.refs.get(shared)!.count++;
-      return shared;
+  private table(key: BrokerKey): Table<T> {
+    const t: Table<T> = { key, seq: this.nextSeq++, slots: [] };
+    this.tables.set(key, t);
+    return t;
+  }
+
+  private slotOf(name: string): Slot<T> {
+    let slot = this.slots.get(name);
+    if (!slot) {
+      this.slots.set(name, (slot = { name, brokers: [], configs: [] }));
+      this.sorted = undefined;
     }
-    this.pool.set(key, item);
-    this.refs.set(item, { key, count: 1 });
+    return slot;
+  }
+
+  /**
+   * Set `table`'s config of the slot's name (adding the broker as a holder when it is not one). Returns
+   * whether anything changed; an equal config keeps the one held.
+   */
+  private put(slot: Slot<T>, table: Table<T>, item: T): boolean {
+    const i = find(slot, table.seq);
+    if (i >= 0) {
+      if (this.equal(slot.configs[i]!, item)) return false;
+      slot.configs[i] = this.shared(slot, item);
+      return true;
+    }
+    const at = ~i;
+    const config = this.shared(slot, item);
+    slot.brokers.splice(at, 0, table);
+    slot.configs.splice(at, 0, config);
+    this.entries++;
+    return true;
+  }
+
+  /** Remove `table` from the slot's holders (and the slot when it was the last). Returns whether it held it. */
+  private unlink(slot: Slot<T>, table: Table<T>): boolean {
+    const i = find(slot, table.seq);
+    if (i < 0) return false;
+    slot.brokers.splice(i, 1);
+    slot.configs.splice(i, 1);
+    this.entries--;
+    if (slot.brokers.length === 0) {
+      this.slots.delete(slot.name);
+      this.sorted = undefined;
+    }
+    return true;
+  }
+
+  /** Another holder's equal config, if interning and there is one; else the item itself. */
+  private shared(slot: Slot<T>, item: T): T {
+    if (!this.intern) return item;
+    let last: T | undefined;
+    for (const c of slot.configs) {
+      if (c === last) continue; // holders of one config are usually adjacent: compare each run once
+      if (this.equal(c, item)) return c;
+      last = c;
+    }
     return item;
   }
+}
 
-  /** One holder fewer; the last one frees the shared copy. */
-  private release(item: T): void {
-    if (!this.canonical) return;
-    const r = this.refs.get(item);
-    if (!r || --r.count > 0) return;
-    this.refs.delete(item);
-    this.pool.delete(r.key);
+/** Index of the holder with this seq in the slot, or ~(where it would be inserted). */
+function find<T>(slot: Slot<T>, seq: number): number {
+  const b = slot.brokers;
+  let lo = 0;
+  let hi = b.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const s = b[mid]!.seq;
+    if (s === seq) return mid;
+    if (s < seq) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return ~lo;
+}
+
+/** A name's holders as a read-only Map (broker key → config), without copying them. */
+class HoldersView<T> implements ReadonlyMap<BrokerKey, T> {
+  constructor(
+    private readonly slot: Slot<T>,
+    private readonly tables: ReadonlyMap<BrokerKey, Table<T>>,
+  ) {}
+
+  get size(): number {
+    return this.slot.brokers.length;
   }
 
-  private link(key: BrokerKey, item: T): void {
-    let holders = this.byName.get(item.name);
-    if (!holders) {
-      this.byName.set(item.name, (holders = new Map()));
-      this.sorted = undefined;
-    }
-    holders.set(key, item);
+  get(key: BrokerKey): T | undefined {
+    const i = this.indexOf(key);
+    return i >= 0 ? this.slot.configs[i] : undefined;
   }
 
-  private unlink(key: BrokerKey, name: string): void {
-    const holders = this.byName.get(name);
-    if (!holders) return;
-    holders.delete(key);
-    if (holders.size === 0) {
-      this.byName.delete(name);
-      this.sorted = undefined;
-    }
+  has(key: BrokerKey): boolean {
+    return this.indexOf(key) >= 0;
+  }
+
+  private indexOf(key: BrokerKey): number {
+    const t = this.tables.get(key);
+    return t ? find(this.slot, t.seq) : -1;
+  }
+
+  *entries(): MapIterator<[BrokerKey, T]> {
+    const { brokers, configs } = this.slot;
+    for (let i = 0; i < brokers.length; i++) yield [brokers[i]!.key, configs[i]!];
+  }
+
+  *keys(): MapIterator<BrokerKey> {
+    for (const t of this.slot.brokers) yield t.key;
+  }
+
+  *values(): MapIterator<T> {
+    yield* this.slot.configs;
+  }
+
+  [Symbol.iterator](): MapIterator<[BrokerKey, T]> {
+    return this.entries();
+  }
+
+  forEach(fn: (value: T, key: BrokerKey, map: ReadonlyMap<BrokerKey, T>) => void, thisArg?: unknown): void {
+    for (const [k, v] of this.entries()) fn.call(thisArg, v, k, this);
   }
 }
 

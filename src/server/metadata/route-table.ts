@@ -2,9 +2,10 @@
  * The route table: each topic's route, derived from TopicManager (who holds the topic, with what
  * queues) and BrokerManager (replicas, addresses, broker permission). A route is recomputed only when
  * a change touches its topic. It is kept compact (topic, version, message type and its encoded
- * `brokers` fields, each shared by every route listing that replica set the same way): its GetRoute
- * response and WatchRoutes event are assembled from those bytes when first read and kept while they
- * are among the most recently assembled (a byte budget), so readers of a hot route only copy bytes.
+ * `brokers` fields, a section shared by every route listing the same replica sets the same way): its
+ * GetRoute response and WatchRoutes event are assembled from those bytes when first read and kept while
+ * they are among the most recently assembled (a byte budget per process), so readers of a hot route
+ * only copy bytes.
  *
  * Versions are content-derived: the first 16 hex digits of the SHA-256 of the route's canonical
  * encoding (ts-proto writes fields in number order, repeated fields here are sorted, and no map field
@@ -56,8 +57,8 @@ const EVENT_ROUTE_TAG = (3 << 3) | 2; // RouteEvent.route
 const EVENT_INCOMPLETE_TAG = (5 << 3) | 0; // RouteEvent.may_be_incomplete (field 5)
 const BROKERS_TAG = (4 << 3) | 2; // Route.brokers (the last field of Route)
 
-/** Default budget of assembled route encodings (see RouteTable). */
-export const DEFAULT_ASSEMBLED_ROUTE_BYTES = 8 * 1024 * 1024;
+/** Bytes of served route encodings kept assembled, the most recently assembled (see AssembledRoutes). */
+const DEFAULT_ASSEMBLED_ROUTE_BYTES = 8 * 1024 * 1024;
 
 /** GetRouteResponse.may_be_incomplete = true, encoded: appended to a pre-encoded GetRouteResponse. */
 export const GET_ROUTE_INCOMPLETE_SUFFIX: Buffer = Buffer.from(new BinaryWriter().uint32((2 << 3) | 0).bool(true).finish());
@@ -111,22 +112,19 @@ export class RouteTable extends EventEmitter<RouteTableEvents> {
   private readonly routes = new Map<TopicName, CompactRoute>();
   private sorted: TopicName[] | undefined;
   private rev = 0;
-  private readonly fields = new BrokerFieldPool();
-  private readonly recent: AssembledRoutes;
+  private readonly sections = new SectionPool();
+  private readonly recent = assembled;
 
-  /** `assembledBytes`: how many bytes of served encodings are kept assembled (the most recent ones). */
   constructor(
     private readonly topics: TopicManager,
     private readonly brokers: BrokerManager,
-    assembledBytes = DEFAULT_ASSEMBLED_ROUTE_BYTES,
   ) {
     super();
-    this.recent = new AssembledRoutes(assembledBytes);
   }
 
-  /** Distinct `brokers` fields held and bytes of assembled encodings (tests, leak checks). */
-  get storage(): { brokerFields: number; assembledBytes: number } {
-    return { brokerFields: this.fields.size, assembledBytes: this.recent.bytes };
+  /** Distinct sections of `brokers` fields held (tests, leak checks). */
+  get sectionCount(): number {
+    return this.sections.size;
   }
 
   /** The route of a topic, if any live broker reports it. O(1), no encoding. */
@@ -176,22 +174,18 @@ export class RouteTable extends EventEmitter<RouteTableEvents> {
       }
       // The canonical form (no version) is hashed into the version. ts-proto writes fields in number
       // order and `brokers` (4) is the last, so the canonical bytes are the head (topic, message type)
-      // followed by one `brokers` field per replica set: those fields are kept (shared with every other
-      // route listing the replica set the same way) and the head is re-encoded when the bytes are read.
+      // followed by the `brokers` fields: that section is kept, shared with every route listing the
+      // same replica sets the same way, and the head is re-encoded when the bytes are read.
       const head = Route.encode({ ...route, brokers: [] }).finish();
-      const hash = createHash('sha256').update(head);
-      const fields: BrokerField[] = [];
-      for (const b of route.brokers) {
-        const field = this.fields.acquire(new BinaryWriter().uint32(BROKERS_TAG).fork().raw(BrokerRoute.encode(b).finish()).join().finish());
-        hash.update(field.bytes);
-        fields.push(field);
-      }
-      const version = hash.digest('hex').slice(0, 16);
+      const writer = new BinaryWriter();
+      for (const b of route.brokers) BrokerRoute.encode(b, writer.uint32(BROKERS_TAG).fork()).join();
+      const section = this.sections.acquire(writer.finish());
+      const version = createHash('sha256').update(head).update(section.bytes).digest().toString('hex', 0, 8);
       if (old?.version === version) {
-        for (const f of fields) this.fields.release(f);
+        this.sections.release(section);
         continue;
       }
-      const entry = new CompactRoute(topic, version, route.messageType, fields, this.recent);
+      const entry = new CompactRoute(topic, version, route.messageType, section);
       if (!old) this.sorted = undefined;
       else this.drop(old);
       this.routes.set(topic, entry);
@@ -199,9 +193,9 @@ export class RouteTable extends EventEmitter<RouteTableEvents> {
     }
   }
 
-  /** A route replaced or removed: its shared fields lose a holder, its assembled bytes leave the cache. */
+  /** A route replaced or removed: its section loses a holder, its assembled bytes leave the cache. */
   private drop(entry: CompactRoute): void {
-    for (const f of entry.fields) this.fields.release(f);
+    this.sections.release(entry.section);
     this.recent.forget(entry);
   }
 
@@ -249,37 +243,53 @@ function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** One encoded `brokers` field of a Route (tag, length, BrokerRoute), shared by the routes that hold it. */
-interface BrokerField {
+/** The encoded `brokers` fields of a Route (tag, length, BrokerRoute each), shared by the routes that hold them. */
+interface Section {
   readonly bytes: Buffer;
   readonly key: string;
   holders: number;
 }
 
 /**
- * Every distinct `brokers` field in use, once: at 1,000 brokers × 1,000 topics a replica set is listed
- * the same way in each of its thousands of routes (same replicas, zone and, usually, queues).
+ * Every distinct section in use, once: at 1,000 brokers × 1,000 topics the topics created on the same
+ * replica sets list them the same way (replicas, zone, queues), in thousands of routes. Found by a
+ * digest of the bytes and checked byte for byte.
  */
-class BrokerFieldPool {
-  private readonly byKey = new Map<string, BrokerField>();
+class SectionPool {
+  private readonly byKey = new Map<string, Section[]>();
 
   /** The shared copy of these bytes, counting one more holder. */
-  acquire(encoded: Uint8Array): BrokerField {
-    const key = Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength).toString('latin1');
-    let f = this.byKey.get(key);
-    if (!f) this.byKey.set(key, (f = { bytes: Buffer.from(key, 'latin1'), key, holders: 0 }));
-    f.holders++;
-    return f;
+  acquire(encoded: Uint8Array): Section {
+    const key = createHash('sha1').update(encoded).digest('base64');
+    let same = this.byKey.get(key);
+    if (!same) this.byKey.set(key, (same = []));
+    let s = same.find((x) => x.bytes.equals(encoded));
+    if (!s) same.push((s = { bytes: Buffer.from(encoded), key, holders: 0 }));
+    s.holders++;
+    return s;
   }
 
-  /** One holder fewer; the last one frees the field. */
-  release(f: BrokerField): void {
-    if (--f.holders === 0) this.byKey.delete(f.key);
+  /** One holder fewer; the last one frees the section. */
+  release(s: Section): void {
+    if (--s.holders > 0) return;
+    const same = this.byKey.get(s.key);
+    if (!same) return;
+    same.splice(same.indexOf(s), 1);
+    if (same.length === 0) this.byKey.delete(s.key);
   }
 
   get size(): number {
-    return this.byKey.size;
+    let n = 0;
+    for (const same of this.byKey.values()) n += same.length;
+    return n;
   }
+}
+
+/** A route's served encodings, once assembled. */
+interface Assembled {
+  get?: Buffer;
+  event?: Buffer;
+  bytes: number;
 }
 
 /**
@@ -287,28 +297,33 @@ class BrokerFieldPool {
  * the oldest lose theirs when the budget is exceeded (they are re-assembled when read again).
  */
 class AssembledRoutes {
-  private readonly held = new Map<CompactRoute, number>();
+  private readonly held = new Map<CompactRoute, Assembled>();
   private total = 0;
 
   constructor(private readonly budget: number) {}
 
-  add(entry: CompactRoute, bytes: number): void {
-    this.held.set(entry, (this.held.get(entry) ?? 0) + bytes);
-    this.total += bytes;
-    for (const [oldest, n] of this.held) {
+  of(entry: CompactRoute): Assembled | undefined {
+    return this.held.get(entry);
+  }
+
+  add(entry: CompactRoute, kind: 'get' | 'event', bytes: Buffer): void {
+    let a = this.held.get(entry);
+    if (!a) this.held.set(entry, (a = { bytes: 0 }));
+    a[kind] = bytes;
+    a.bytes += bytes.length;
+    this.total += bytes.length;
+    for (const [oldest, o] of this.held) {
       if (this.total <= this.budget || oldest === entry) break;
       this.held.delete(oldest);
-      this.total -= n;
-      oldest.unassemble();
+      this.total -= o.bytes;
     }
   }
 
   forget(entry: CompactRoute): void {
-    const n = this.held.get(entry);
-    if (n === undefined) return;
+    const a = this.held.get(entry);
+    if (!a) return;
     this.held.delete(entry);
-    this.total -= n;
-    entry.unassemble();
+    this.total -= a.bytes;
   }
 
   get bytes(): number {
@@ -316,22 +331,21 @@ class AssembledRoutes {
   }
 }
 
+/** The cache every CompactRoute is assembled into (one per process: its budget is the process's). */
+const assembled = new AssembledRoutes(DEFAULT_ASSEMBLED_ROUTE_BYTES);
+
 /**
- * A RouteEntry kept compact: topic, version, message type and the shared `brokers` fields. Its served
- * encodings are assembled from them when first read (byte for byte what encoding the route object
- * gives) and kept while in the table's budget of assembled routes, so a route read or pushed many times
- * is assembled once; the route object is decoded on demand.
+ * A RouteEntry kept compact: topic, version, message type and the shared section of `brokers` fields.
+ * Its served encodings are assembled from them when first read (byte for byte what encoding the route
+ * object gives) and kept while among the most recently assembled (see AssembledRoutes), so a route
+ * read or pushed many times is assembled once; the route object is decoded on demand.
  */
 class CompactRoute implements RouteEntry {
-  private getBytes: Buffer | undefined;
-  private eventBytes: Buffer | undefined;
-
   constructor(
     readonly topic: TopicName,
     readonly version: string,
     private readonly messageType: MessageType,
-    readonly fields: readonly BrokerField[],
-    private readonly recent: AssembledRoutes,
+    readonly section: Section,
   ) {}
 
   get route(): Route {
@@ -339,40 +353,34 @@ class CompactRoute implements RouteEntry {
   }
 
   get getRouteBytes(): Buffer {
-    if (!this.getBytes) {
-      this.getBytes = Buffer.from(new BinaryWriter().uint32(FIRST_FIELD_TAG).bytes(this.routeBytes()).finish());
-      this.recent.add(this, this.getBytes.length);
-    }
-    return this.getBytes;
+    const held = assembled.of(this)?.get;
+    if (held) return held;
+    const bytes = Buffer.from(new BinaryWriter().uint32(FIRST_FIELD_TAG).bytes(this.routeBytes()).finish());
+    assembled.add(this, 'get', bytes);
+    return bytes;
   }
 
   get updateEventBytes(): Buffer {
-    if (!this.eventBytes) {
-      const event = new BinaryWriter()
-        .uint32(EVENT_TOPIC_TAG).string(this.topic)
-        .uint32(EVENT_TYPE_TAG).int32(RouteEventType.ROUTE_EVENT_TYPE_UPDATED)
-        .uint32(EVENT_ROUTE_TAG).bytes(this.routeBytes())
-        .finish();
-      this.eventBytes = Buffer.from(new BinaryWriter().uint32(FIRST_FIELD_TAG).bytes(event).finish());
-      this.recent.add(this, this.eventBytes.length);
-    }
-    return this.eventBytes;
-  }
-
-  /** Drop the assembled encodings (the budget of assembled routes is spent elsewhere). */
-  unassemble(): void {
-    this.getBytes = undefined;
-    this.eventBytes = undefined;
+    const held = assembled.of(this)?.event;
+    if (held) return held;
+    const event = new BinaryWriter()
+      .uint32(EVENT_TOPIC_TAG).string(this.topic)
+      .uint32(EVENT_TYPE_TAG).int32(RouteEventType.ROUTE_EVENT_TYPE_UPDATED)
+      .uint32(EVENT_ROUTE_TAG).bytes(this.routeBytes())
+      .finish();
+    const bytes = Buffer.from(new BinaryWriter().uint32(FIRST_FIELD_TAG).bytes(event).finish());
+    assembled.add(this, 'event', bytes);
+    return bytes;
   }
 
   /**
-   * The Route with its version: the canonical form (head and `brokers` fields) with the version field
-   * appended (protobuf parsers accept fields in any order, and every replica appends it the same way).
+   * The Route with its version: the canonical form (head and section) with the version field appended
+   * (protobuf parsers accept fields in any order, and every replica appends it the same way).
    */
   private routeBytes(): Buffer {
     const head = Route.encode({ topic: this.topic, version: '', messageType: this.messageType, brokers: [] }).finish();
     const version = new BinaryWriter().uint32(ROUTE_VERSION_TAG).string(this.version).finish();
-    return Buffer.concat([head, ...this.fields.map((f) => f.bytes), version]);
+    return Buffer.concat([head, this.section.bytes, version]);
   }
 }
 

@@ -16,7 +16,8 @@ export function identicalTopicConfig(a: TopicConfig, b: TopicConfig): boolean {
 }
 
 /**
- * A string equal for exactly the configs identicalTopicConfig calls equal: the JSON of the fields and of the
+ * A string equal for exactly the configs identicalTopicConfig calls equal (a canonical key for callers
+ * that need one; the index compares configs with identicalTopicConfig): the JSON of the fields and of the
  * attributes sorted by key. JSON quotes and escapes every string, so no key or value can imitate a
  * separator (attribute values may hold any character, control characters included), and two different
  * configs never share a key.
@@ -29,6 +30,6 @@ export function topicConfigKey(t: TopicConfig): string {
 /** Topics per broker and brokers per topic (see PerBrokerIndex); equal configs are shared. */
 export class TopicManager extends PerBrokerIndex<TopicConfig> {
   constructor() {
-    super(identicalTopicConfig, topicConfigKey);
+    super(identicalTopicConfig, true);
   }
 }
