@@ -4,10 +4,10 @@
  * names whose aggregate changed into a caller-supplied set, so the route table recomputes only those.
  *
  * Layout. At 1,000 brokers × 1,000 topics the (broker, name) entries are most of the NameServer's
- * memory, so an entry is three array slots, not two Map entries (a Map entry with its share of the
+ * memory, so an entry is two array slots, not two Map entries (a Map entry with its share of the
  * hash table is ~30-40 bytes; an array slot is 8): each name has one Slot holding its brokers (ordered
- * by when this index first saw each broker) and their configs in parallel arrays, and each broker
- * lists its slots in report order. A broker's config of a name is found by
+ * by when this index first saw each broker) and their config (one shared object, or one per broker
+ * when they differ), and each broker lists its slots in report order. A broker's config of a name is found by
  * binary search among the name's holders (O(log holders)).
  *
  * With `intern`, equal configs of a name are shared: a broker reporting a config equal to another
@@ -21,11 +21,16 @@ export interface Named {
   name: string;
 }
 
-/** One name: its holders, ascending by `seq` (brokers first seen earlier first), and the config each reports (same index). */
+/**
+ * One name: its holders, ascending by `seq` (brokers first seen earlier first), and their configs:
+ * `config` when every holder reports the same object (the usual case: one array slot per holder), else
+ * `configs`, the config of each holder (same index).
+ */
 interface Slot<T> {
   readonly name: string;
   readonly brokers: Table<T>[];
-  readonly configs: T[];
+  config: T | undefined;
+  configs: T[] | undefined;
 }
 
 /** One broker's entries: its slots, in the order it reported them. */
@@ -53,19 +58,19 @@ export class PerBrokerIndex<T extends Named> {
   replaceBroker(key: BrokerKey, items: readonly T[], changed: Set<string>): void {
     const old = this.tables.get(key);
     const table = old ?? this.table(key);
-    const next: Slot<T>[] = [];
+    const next = new Array<Slot<T>>(items.length); // exact size: no spare capacity per broker
+    let n = 0;
     const kept = new Set<Slot<T>>();
     for (const item of items) {
       const slot = this.slotOf(item.name);
-      if (kept.has(slot)) {
-        // The same name twice in one report: the last config counts, as a Map would keep it.
-        if (this.put(slot, table, item)) changed.add(slot.name);
-        continue;
+      // The same name twice in one report: the last config counts, as a Map would keep it.
+      if (!kept.has(slot)) {
+        kept.add(slot);
+        next[n++] = slot;
       }
-      kept.add(slot);
-      next.push(slot);
       if (this.put(slot, table, item)) changed.add(slot.name);
     }
+    next.length = n;
     if (old) {
       for (const slot of old.slots) {
         if (kept.has(slot)) continue;
@@ -133,7 +138,7 @@ export class PerBrokerIndex<T extends Named> {
     const slot = this.slots.get(name);
     if (!table || !slot) return undefined;
     const i = find(slot, table.seq);
-    return i >= 0 ? slot.configs[i] : undefined;
+    return i >= 0 ? configAt(slot, i) : undefined;
   }
 
   /** Brokers reporting a name, with their configs (a read-only view; callers must not keep it). */
@@ -171,7 +176,10 @@ export class PerBrokerIndex<T extends Named> {
   /** Distinct config objects held (shared ones count once). O(entries). */
   get distinctConfigs(): number {
     const seen = new Set<T>();
-    for (const slot of this.slots.values()) for (const c of slot.configs) seen.add(c);
+    for (const slot of this.slots.values()) {
+      if (slot.configs) for (const c of slot.configs) seen.add(c);
+      else seen.add(slot.config!);
+    }
     return seen.size;
   }
 
@@ -184,7 +192,7 @@ export class PerBrokerIndex<T extends Named> {
   private slotOf(name: string): Slot<T> {
     let slot = this.slots.get(name);
     if (!slot) {
-      this.slots.set(name, (slot = { name, brokers: [], configs: [] }));
+      this.slots.set(name, (slot = { name, brokers: [], config: undefined, configs: undefined }));
       this.sorted = undefined;
     }
     return slot;
@@ -197,14 +205,19 @@ export class PerBrokerIndex<T extends Named> {
   private put(slot: Slot<T>, table: Table<T>, item: T): boolean {
     const i = find(slot, table.seq);
     if (i >= 0) {
-      if (this.equal(slot.configs[i]!, item)) return false;
-      slot.configs[i] = this.shared(slot, item);
+      if (this.equal(configAt(slot, i)!, item)) return false;
+      const c = this.shared(slot, item);
+      if (slot.configs) slot.configs[i] = c;
+      else if (slot.brokers.length === 1) slot.config = c;
+      else if (c !== slot.config) (slot.configs = slot.brokers.map(() => slot.config!))[i] = c;
       return true;
     }
     const at = ~i;
-    const config = this.shared(slot, item);
+    const c = this.shared(slot, item);
     slot.brokers.splice(at, 0, table);
-    slot.configs.splice(at, 0, config);
+    if (slot.configs) slot.configs.splice(at, 0, c);
+    else if (slot.brokers.length === 1) slot.config = c;
+    else if (c !== slot.config) (slot.configs = slot.brokers.map(() => slot.config!))[at] = c;
     this.entries++;
     return true;
   }
@@ -214,7 +227,16 @@ export class PerBrokerIndex<T extends Named> {
     const i = find(slot, table.seq);
     if (i < 0) return false;
     slot.brokers.splice(i, 1);
-    slot.configs.splice(i, 1);
+    if (slot.configs) {
+      slot.configs.splice(i, 1);
+      // Back to one shared config when the holders left all report it.
+      if (slot.configs.every((c) => c === slot.configs![0])) {
+        slot.config = slot.configs[0];
+        slot.configs = undefined;
+      }
+    } else if (slot.brokers.length === 0) {
+      slot.config = undefined;
+    }
     this.entries--;
     if (slot.brokers.length === 0) {
       this.slots.delete(slot.name);
@@ -226,6 +248,7 @@ export class PerBrokerIndex<T extends Named> {
   /** Another holder's equal config, if interning and there is one; else the item itself. */
   private shared(slot: Slot<T>, item: T): T {
     if (!this.intern) return item;
+    if (!slot.configs) return slot.config !== undefined && this.equal(slot.config, item) ? slot.config : item;
     let last: T | undefined;
     for (const c of slot.configs) {
       if (c === last) continue; // holders of one config are usually adjacent: compare each run once
@@ -234,6 +257,11 @@ export class PerBrokerIndex<T extends Named> {
     }
     return item;
   }
+}
+
+/** The config of the slot's i-th holder. */
+function configAt<T>(slot: Slot<T>, i: number): T | undefined {
+  return slot.configs ? slot.configs[i] : slot.config;
 }
 
 /** Index of the holder with this seq in the slot, or ~(where it would be inserted). */
@@ -264,7 +292,7 @@ class HoldersView<T> implements ReadonlyMap<BrokerKey, T> {
 
   get(key: BrokerKey): T | undefined {
     const i = this.indexOf(key);
-    return i >= 0 ? this.slot.configs[i] : undefined;
+    return i >= 0 ? configAt(this.slot, i) : undefined;
   }
 
   has(key: BrokerKey): boolean {
@@ -277,8 +305,8 @@ class HoldersView<T> implements ReadonlyMap<BrokerKey, T> {
   }
 
   *entries(): MapIterator<[BrokerKey, T]> {
-    const { brokers, configs } = this.slot;
-    for (let i = 0; i < brokers.length; i++) yield [brokers[i]!.key, configs[i]!];
+    const { brokers } = this.slot;
+    for (let i = 0; i < brokers.length; i++) yield [brokers[i]!.key, configAt(this.slot, i)!];
   }
 
   *keys(): MapIterator<BrokerKey> {
@@ -286,7 +314,7 @@ class HoldersView<T> implements ReadonlyMap<BrokerKey, T> {
   }
 
   *values(): MapIterator<T> {
-    yield* this.slot.configs;
+    for (let i = 0; i < this.slot.brokers.length; i++) yield configAt(this.slot, i)!;
   }
 
   [Symbol.iterator](): MapIterator<[BrokerKey, T]> {
