@@ -49,9 +49,14 @@ export class PerBrokerIndex<T extends Named> {
   private nextSeq = 0;
   private entries = 0;
 
+  /**
+   * `intern`: share equal configs of a name between its holders; `compact` then turns a config kept for
+   * the first time into its smallest equal form (it must return an equal config).
+   */
   constructor(
     private readonly equal: (a: T, b: T) => boolean,
     private readonly intern = false,
+    private readonly compact: (item: T) => T = (item) => item,
   ) {}
 
   /** Replace everything a broker reports (a full registration). O(old + new) for this broker only (× log holders). */
@@ -248,14 +253,14 @@ export class PerBrokerIndex<T extends Named> {
   /** Another holder's equal config, if interning and there is one; else the item itself. */
   private shared(slot: Slot<T>, item: T): T {
     if (!this.intern) return item;
-    if (!slot.configs) return slot.config !== undefined && this.equal(slot.config, item) ? slot.config : item;
+    if (!slot.configs) return slot.config !== undefined && this.equal(slot.config, item) ? slot.config : this.compact(item);
     let last: T | undefined;
     for (const c of slot.configs) {
       if (c === last) continue; // holders of one config are usually adjacent: compare each run once
       if (this.equal(c, item)) return c;
       last = c;
     }
-    return item;
+    return this.compact(item);
   }
 }
 

@@ -27,9 +27,19 @@ export function topicConfigKey(t: TopicConfig): string {
   return JSON.stringify([t.name, t.readQueueNums, t.writeQueueNums, t.permission, t.messageType, attrs]);
 }
 
+/** The attributes of every kept topic config that has none (most): one frozen object, not one each. */
+const NO_ATTRIBUTES: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
+/** A config as kept: without attributes, it shares NO_ATTRIBUTES (configs are never modified once kept). */
+function compactTopicConfig(t: TopicConfig): TopicConfig {
+  if (t.attributes === NO_ATTRIBUTES) return t;
+  for (const _ in t.attributes) return t;
+  return { ...t, attributes: NO_ATTRIBUTES };
+}
+
 /** Topics per broker and brokers per topic (see PerBrokerIndex); equal configs are shared. */
 export class TopicManager extends PerBrokerIndex<TopicConfig> {
   constructor() {
-    super(identicalTopicConfig, true);
+    super(identicalTopicConfig, true, compactTopicConfig);
   }
 }
