@@ -129,3 +129,42 @@ describe('topic index layout: shared configs, holders, a reference model', () =>
     );
   });
 });
+
+describe('a broker with many names', () => {
+  test('deletes, re-adds and a replace keep its names in report order, counted right (indexed positions, holes compacted)', () => {
+    const m = new TopicManager();
+    const key = 'c/big/0';
+    const model = new Map<string, number>(); // name → queues, in report order (as a Map keeps it)
+    const all = Array.from({ length: 5_000 }, (_, i) => `t-${i}`);
+    m.replaceBroker(key, all.map((n) => topic(n)), new Set());
+    for (const n of all) model.set(n, 8);
+    m.replaceBroker('c/other/0', [topic('t-1'), topic('t-4999')], new Set());
+    let seed = 7;
+    const rnd = (n: number) => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) % n;
+    for (let round = 0; round < 6_000; round++) {
+      const name = all[rnd(all.length)]!;
+      const changed = new Set<string>();
+      if (rnd(3) === 0) {
+        m.upsert(key, [topic(name, { readQueueNums: 4 })], changed);
+        if (!model.has(name) || model.get(name) !== 4) assert.ok(changed.has(name));
+        model.set(name, 4);
+      } else {
+        m.delete(key, [name], changed);
+        assert.equal(changed.has(name), model.delete(name));
+      }
+    }
+    assert.deepEqual([...m.namesOf(key)], [...model.keys()]);
+    assert.equal(m.countOf(key), model.size);
+    for (const n of all) assert.equal(m.configOf(key, n)?.readQueueNums, model.get(n));
+    assert.equal(m.entryCount(), model.size + 2);
+    // A full report replaces it all, in its order.
+    const report = all.slice(0, 3_000).reverse();
+    m.replaceBroker(key, report.map((n) => topic(n)), new Set());
+    assert.deepEqual([...m.namesOf(key)], report);
+    for (const n of report.slice(0, 100)) m.delete(key, [n], new Set());
+    assert.deepEqual([...m.namesOf(key)], report.slice(100));
+    m.removeBroker(key, new Set());
+    assert.equal(m.countOf(key), 0);
+    assert.deepEqual(m.sortedNames(), ['t-1', 't-4999']);
+  });
+});

@@ -38,8 +38,16 @@ interface Table<T> {
   readonly key: BrokerKey;
   /** Order of holders within a slot: tables created later sort later (never reused). */
   readonly seq: number;
-  slots: Slot<T>[];
+  /** Its slots in report order; undefined where one was deleted (compacted once those are many). */
+  slots: (Slot<T> | undefined)[];
+  /** Slots held: `slots` without the holes. */
+  live: number;
+  /** Where each slot is in `slots`, for a broker with many names (else a delete scans for it). */
+  index: Map<Slot<T>, number> | undefined;
 }
+
+/** Brokers with this many names keep Table.index (a delete then finds its slot in O(1), not by a scan). */
+const INDEX_FROM = 2048;
 
 /** See the module comment. `equal` decides whether a re-reported config is a change. */
 export class PerBrokerIndex<T extends Named> {
@@ -63,27 +71,25 @@ export class PerBrokerIndex<T extends Named> {
   replaceBroker(key: BrokerKey, items: readonly T[], changed: Set<string>): void {
     const old = this.tables.get(key);
     const table = old ?? this.table(key);
-    const next = new Array<Slot<T>>(items.length); // exact size: no spare capacity per broker
-    let n = 0;
+    const next: Slot<T>[] = [];
     const kept = new Set<Slot<T>>();
     for (const item of items) {
       const slot = this.slotOf(item.name);
       // The same name twice in one report: the last config counts, as a Map would keep it.
       if (!kept.has(slot)) {
         kept.add(slot);
-        next[n++] = slot;
+        next.push(slot);
       }
       if (this.put(slot, table, item)) changed.add(slot.name);
     }
-    next.length = n;
     if (old) {
       for (const slot of old.slots) {
-        if (kept.has(slot)) continue;
+        if (slot === undefined || kept.has(slot)) continue;
         this.unlink(slot, table);
         changed.add(slot.name);
       }
     }
-    table.slots = next;
+    setSlots(table, next.slice()); // an exact-size copy: a list grown by push keeps up to half again spare
     if (next.length === 0) this.tables.delete(key);
   }
 
@@ -94,25 +100,22 @@ export class PerBrokerIndex<T extends Named> {
       const slot = this.slotOf(item.name);
       const before = this.entries;
       if (this.put(slot, table, item)) changed.add(slot.name);
-      if (this.entries > before) table.slots.push(slot);
+      if (this.entries > before) append(table, slot);
     }
-    if (table.slots.length === 0) this.tables.delete(key);
+    if (table.live === 0) this.tables.delete(key);
   }
 
-  /** Remove some of a broker's items by name (a delta). O(names × log holders), plus one pass over the broker's names. */
+  /** Remove some of a broker's items by name (a delta). O(names × log holders). */
   delete(key: BrokerKey, names: readonly string[], changed: Set<string>): void {
     const table = this.tables.get(key);
     if (!table) return;
-    const gone = new Set<Slot<T>>();
     for (const name of names) {
       const slot = this.slots.get(name);
-      if (slot === undefined || gone.has(slot) || !this.unlink(slot, table)) continue;
-      gone.add(slot);
+      if (slot === undefined || !this.unlink(slot, table)) continue;
+      remove(table, slot);
       changed.add(name);
     }
-    if (gone.size === 0) return;
-    table.slots = table.slots.filter((s) => !gone.has(s));
-    if (table.slots.length === 0) this.tables.delete(key);
+    if (table.live === 0) this.tables.delete(key);
   }
 
   /** Forget a broker entirely. O(its items × log holders). */
@@ -120,21 +123,24 @@ export class PerBrokerIndex<T extends Named> {
     const table = this.tables.get(key);
     if (!table) return;
     for (const slot of table.slots) {
+      if (slot === undefined) continue;
       this.unlink(slot, table);
       changed.add(slot.name);
     }
-    table.slots = [];
+    setSlots(table, []);
     this.tables.delete(key);
   }
 
   /** Names a broker reports (a snapshot, in report order). */
   namesOf(key: BrokerKey): IterableIterator<string> {
-    return (this.tables.get(key)?.slots.map((s) => s.name) ?? []).values();
+    const names: string[] = [];
+    for (const s of this.tables.get(key)?.slots ?? []) if (s !== undefined) names.push(s.name);
+    return names.values();
   }
 
   /** How many items a broker reports. */
   countOf(key: BrokerKey): number {
-    return this.tables.get(key)?.slots.length ?? 0;
+    return this.tables.get(key)?.live ?? 0;
   }
 
   /** One broker's config of a name. */
@@ -189,7 +195,7 @@ export class PerBrokerIndex<T extends Named> {
   }
 
   private table(key: BrokerKey): Table<T> {
-    const t: Table<T> = { key, seq: this.nextSeq++, slots: [] };
+    const t: Table<T> = { key, seq: this.nextSeq++, slots: [], live: 0, index: undefined };
     this.tables.set(key, t);
     return t;
   }
@@ -262,6 +268,34 @@ export class PerBrokerIndex<T extends Named> {
     }
     return this.compact(item);
   }
+}
+
+/** Set a broker's slots (no holes). */
+function setSlots<T>(table: Table<T>, slots: Slot<T>[]): void {
+  table.slots = slots;
+  table.live = slots.length;
+  table.index = slots.length >= INDEX_FROM ? new Map(slots.map((s, i) => [s, i])) : undefined;
+}
+
+/** Add a slot at the end of a broker's. */
+function append<T>(table: Table<T>, slot: Slot<T>): void {
+  table.index?.set(slot, table.slots.length);
+  table.slots.push(slot);
+  if (++table.live >= INDEX_FROM && !table.index) compact(table);
+}
+
+/** Take a slot out of a broker's (leaving a hole; compacted when the holes outnumber the slots). */
+function remove<T>(table: Table<T>, slot: Slot<T>): void {
+  const at = table.index ? table.index.get(slot) : table.slots.lastIndexOf(slot);
+  if (at === undefined || at < 0) return;
+  table.slots[at] = undefined;
+  table.index?.delete(slot);
+  table.live--;
+  if (table.slots.length - table.live > table.live) compact(table);
+}
+
+function compact<T>(table: Table<T>): void {
+  setSlots(table, table.slots.filter((s): s is Slot<T> => s !== undefined));
 }
 
 /** The config of the slot's i-th holder. */
