@@ -56,6 +56,8 @@ const EVENT_TYPE_TAG = (2 << 3) | 0; // RouteEvent.type
 const EVENT_ROUTE_TAG = (3 << 3) | 2; // RouteEvent.route
 const EVENT_INCOMPLETE_TAG = (5 << 3) | 0; // RouteEvent.may_be_incomplete (field 5)
 const BROKERS_TAG = (4 << 3) | 2; // Route.brokers (the last field of Route)
+const ROUTE_TOPIC_TAG = (1 << 3) | 2; // Route.topic
+const ROUTE_MESSAGE_TYPE_TAG = (3 << 3) | 0; // Route.message_type
 
 /** Bytes of served route encodings kept assembled, the most recently assembled (see AssembledRoutes). */
 const DEFAULT_ASSEMBLED_ROUTE_BYTES = 8 * 1024 * 1024;
@@ -287,17 +289,22 @@ class SectionPool {
 
 /** A route's served encodings, once assembled. */
 interface Assembled {
+  readonly entry: CompactRoute;
   get?: Buffer;
   event?: Buffer;
   bytes: number;
 }
 
 /**
- * The routes whose served encodings are assembled, most recently assembled last, within a byte budget:
- * the oldest lose theirs when the budget is exceeded (they are re-assembled when read again).
+ * The routes whose served encodings are assembled, in the order they were first assembled, within a
+ * byte budget: the oldest lose theirs when the budget is exceeded (they are re-assembled when read
+ * again). The order is a queue of records, not the Map's own: a Map iterated from its start after many
+ * deletes walks their holes.
  */
 class AssembledRoutes {
   private readonly held = new Map<CompactRoute, Assembled>();
+  private queue: Assembled[] = [];
+  private head = 0;
   private total = 0;
 
   constructor(private readonly budget: number) {}
@@ -308,14 +315,22 @@ class AssembledRoutes {
 
   add(entry: CompactRoute, kind: 'get' | 'event', bytes: Buffer): void {
     let a = this.held.get(entry);
-    if (!a) this.held.set(entry, (a = { bytes: 0 }));
+    if (!a) {
+      this.held.set(entry, (a = { entry, bytes: 0 }));
+      this.queue.push(a);
+    }
     a[kind] = bytes;
     a.bytes += bytes.length;
     this.total += bytes.length;
-    for (const [oldest, o] of this.held) {
-      if (this.total <= this.budget || oldest === entry) break;
-      this.held.delete(oldest);
-      this.total -= o.bytes;
+    while (this.total > this.budget && this.head < this.queue.length) {
+      const oldest = this.queue[this.head]!;
+      if (oldest === a) break;
+      this.head++;
+      if (this.held.get(oldest.entry) === oldest) this.forget(oldest.entry);
+    }
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
     }
   }
 
@@ -355,33 +370,76 @@ class CompactRoute implements RouteEntry {
   get getRouteBytes(): Buffer {
     const held = assembled.of(this)?.get;
     if (held) return held;
-    const bytes = Buffer.from(new BinaryWriter().uint32(FIRST_FIELD_TAG).bytes(this.routeBytes()).finish());
-    assembled.add(this, 'get', bytes);
-    return bytes;
+    // GetRouteResponse { route = 1 }
+    const routeLen = this.routeLength();
+    const out = Buffer.allocUnsafe(1 + varintSize(routeLen) + routeLen);
+    let at = writeVarint(out, writeVarint(out, 0, FIRST_FIELD_TAG), routeLen);
+    at = this.writeRoute(out, at);
+    assembled.add(this, 'get', out);
+    return out;
   }
 
   get updateEventBytes(): Buffer {
     const held = assembled.of(this)?.event;
     if (held) return held;
-    const event = new BinaryWriter()
-      .uint32(EVENT_TOPIC_TAG).string(this.topic)
-      .uint32(EVENT_TYPE_TAG).int32(RouteEventType.ROUTE_EVENT_TYPE_UPDATED)
-      .uint32(EVENT_ROUTE_TAG).bytes(this.routeBytes())
-      .finish();
-    const bytes = Buffer.from(new BinaryWriter().uint32(FIRST_FIELD_TAG).bytes(event).finish());
-    assembled.add(this, 'event', bytes);
-    return bytes;
+    // WatchRoutesResponse { events = 1: RouteEvent { topic = 1, type = 2: UPDATED, route = 3 } }
+    const topicLen = Buffer.byteLength(this.topic);
+    const routeLen = this.routeLength();
+    const eventLen = 1 + varintSize(topicLen) + topicLen + 2 + 1 + varintSize(routeLen) + routeLen;
+    const out = Buffer.allocUnsafe(1 + varintSize(eventLen) + eventLen);
+    let at = writeVarint(out, writeVarint(out, 0, FIRST_FIELD_TAG), eventLen);
+    at = writeVarint(out, writeVarint(out, at, EVENT_TOPIC_TAG), topicLen);
+    at += out.write(this.topic, at);
+    at = writeVarint(out, writeVarint(out, at, EVENT_TYPE_TAG), RouteEventType.ROUTE_EVENT_TYPE_UPDATED);
+    at = writeVarint(out, writeVarint(out, at, EVENT_ROUTE_TAG), routeLen);
+    at = this.writeRoute(out, at);
+    assembled.add(this, 'event', out);
+    return out;
   }
 
   /**
-   * The Route with its version: the canonical form (head and section) with the version field appended
-   * (protobuf parsers accept fields in any order, and every replica appends it the same way).
+   * The Route with its version is the canonical form (head and section) with the version field appended
+   * (protobuf parsers accept fields in any order, and every replica appends it the same way). The head
+   * is what Route.encode writes for the topic and message type: `topic = 1`, then `message_type = 3`
+   * unless 0 (an enum, never negative).
    */
-  private routeBytes(): Buffer {
-    const head = Route.encode({ topic: this.topic, version: '', messageType: this.messageType, brokers: [] }).finish();
-    const version = new BinaryWriter().uint32(ROUTE_VERSION_TAG).string(this.version).finish();
-    return Buffer.concat([head, this.section.bytes, version]);
+  private routeLength(): number {
+    const topicLen = Buffer.byteLength(this.topic);
+    const head = (topicLen > 0 ? 1 + varintSize(topicLen) + topicLen : 0) + (this.messageType !== 0 ? 1 + varintSize(this.messageType) : 0);
+    return head + this.section.bytes.length + 1 + varintSize(this.version.length) + this.version.length;
   }
+
+  private writeRoute(out: Buffer, at: number): number {
+    const topicLen = Buffer.byteLength(this.topic);
+    if (topicLen > 0) {
+      at = writeVarint(out, writeVarint(out, at, ROUTE_TOPIC_TAG), topicLen);
+      at += out.write(this.topic, at);
+    }
+    if (this.messageType !== 0) at = writeVarint(out, writeVarint(out, at, ROUTE_MESSAGE_TYPE_TAG), this.messageType);
+    at += this.section.bytes.copy(out, at);
+    at = writeVarint(out, writeVarint(out, at, ROUTE_VERSION_TAG), this.version.length);
+    return at + out.write(this.version, at, 'latin1');
+  }
+}
+
+/** Bytes of a non-negative integer as a protobuf varint. */
+function varintSize(n: number): number {
+  let size = 1;
+  while (n >= 0x80) {
+    n = Math.floor(n / 128);
+    size++;
+  }
+  return size;
+}
+
+/** Write a non-negative integer as a varint at `at`; returns the offset after it. */
+function writeVarint(out: Buffer, at: number, n: number): number {
+  while (n >= 0x80) {
+    out[at++] = (n & 0x7f) | 0x80;
+    n = Math.floor(n / 128);
+  }
+  out[at++] = n;
+  return at;
 }
 
 /** What callers outside the metadata module may use of the route table: reads and events. */
