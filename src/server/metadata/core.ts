@@ -345,6 +345,7 @@ export class MetadataCore {
       instanceBrokers: instances.brokers,
       instanceGroups: instances.groups,
       routes: this.routeTable.size,
+      routeSections: this.routeTable.sectionCount,
       pendingChunkedReports: this.chunks.size,
     };
   }

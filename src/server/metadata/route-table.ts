@@ -1,8 +1,11 @@
 /**
  * The route table: each topic's route, derived from TopicManager (who holds the topic, with what
  * queues) and BrokerManager (replicas, addresses, broker permission). A route is recomputed only when
- * a change touches its topic, and kept ready to serve: its GetRoute response and its WatchRoutes event
- * are encoded once, when it changes, so readers only copy bytes.
+ * a change touches its topic. It is kept compact (topic, version, message type and its encoded
+ * `brokers` fields, a section shared by every route listing the same replica sets the same way): its
+ * GetRoute response and WatchRoutes event are assembled from those bytes when first read and kept while
+ * they are among the most recently assembled (a byte budget per process), so readers of a hot route
+ * only copy bytes.
  *
  * Versions are content-derived: the first 16 hex digits of the SHA-256 of the route's canonical
  * encoding (ts-proto writes fields in number order, repeated fields here are sorted, and no map field
@@ -27,8 +30,8 @@ import { messageTypeOrDefault } from '../../shared/contract';
 /**
  * A route ready to serve: its version and its encodings. Replaced (never mutated) when the route
  * changes. Only bytes are kept (a route object per topic would cost more than everything else
- * together at 1,000 brokers × 1,000 topics); `route` decodes a fresh copy for the rare reader that
- * needs the object (Admin views).
+ * together at 1,000 brokers × 1,000 topics), and the encodings are assembled on first read (see
+ * RouteTable); `route` decodes a fresh copy for the rare reader that needs the object (Admin views).
  */
 export interface RouteEntry {
   readonly route: Route;
@@ -52,6 +55,12 @@ const EVENT_TOPIC_TAG = (1 << 3) | 2; // RouteEvent.topic
 const EVENT_TYPE_TAG = (2 << 3) | 0; // RouteEvent.type
 const EVENT_ROUTE_TAG = (3 << 3) | 2; // RouteEvent.route
 const EVENT_INCOMPLETE_TAG = (5 << 3) | 0; // RouteEvent.may_be_incomplete (field 5)
+const BROKERS_TAG = (4 << 3) | 2; // Route.brokers (the last field of Route)
+const ROUTE_TOPIC_TAG = (1 << 3) | 2; // Route.topic
+const ROUTE_MESSAGE_TYPE_TAG = (3 << 3) | 0; // Route.message_type
+
+/** Bytes of served route encodings kept assembled, the most recently assembled (see AssembledRoutes). */
+const DEFAULT_ASSEMBLED_ROUTE_BYTES = 8 * 1024 * 1024;
 
 /** GetRouteResponse.may_be_incomplete = true, encoded: appended to a pre-encoded GetRouteResponse. */
 export const GET_ROUTE_INCOMPLETE_SUFFIX: Buffer = Buffer.from(new BinaryWriter().uint32((2 << 3) | 0).bool(true).finish());
@@ -102,15 +111,22 @@ export function incompleteUpdateEventBytes(entry: RouteEntry): Buffer {
 
 /** See the module comment. */
 export class RouteTable extends EventEmitter<RouteTableEvents> {
-  private readonly routes = new Map<TopicName, RouteEntry>();
+  private readonly routes = new Map<TopicName, CompactRoute>();
   private sorted: TopicName[] | undefined;
   private rev = 0;
+  private readonly sections = new SectionPool();
+  private readonly recent = assembled;
 
   constructor(
     private readonly topics: TopicManager,
     private readonly brokers: BrokerManager,
   ) {
     super();
+  }
+
+  /** Distinct sections of `brokers` fields held (tests, leak checks). */
+  get sectionCount(): number {
+    return this.sections.size;
   }
 
   /** The route of a topic, if any live broker reports it. O(1), no encoding. */
@@ -153,31 +169,36 @@ export class RouteTable extends EventEmitter<RouteTableEvents> {
         if (old) {
           this.routes.delete(topic);
           this.sorted = undefined;
+          this.drop(old);
           this.emit('removed', topic);
         }
         continue;
       }
-      // Encode the route once: its canonical form (no version) is hashed into the version, and the
-      // served forms wrap the same bytes (the version field appended; protobuf parsers accept fields in
-      // any order, and every replica appends it the same way).
-      const canonical = Route.encode(route).finish();
-      const version = createHash('sha256').update(canonical).digest('hex').slice(0, 16);
-      if (old?.version === version) continue;
-      const routeBytes = Buffer.concat([canonical, new BinaryWriter().uint32(ROUTE_VERSION_TAG).string(version).finish()]);
-      const event = new BinaryWriter()
-        .uint32(EVENT_TOPIC_TAG).string(topic)
-        .uint32(EVENT_TYPE_TAG).int32(RouteEventType.ROUTE_EVENT_TYPE_UPDATED)
-        .uint32(EVENT_ROUTE_TAG).bytes(routeBytes)
-        .finish();
-      const entry: RouteEntry = new EncodedRoute(
-        version,
-        Buffer.from(new BinaryWriter().uint32(FIRST_FIELD_TAG).bytes(routeBytes).finish()),
-        Buffer.from(new BinaryWriter().uint32(FIRST_FIELD_TAG).bytes(event).finish()),
-      );
+      // The canonical form (no version) is hashed into the version. ts-proto writes fields in number
+      // order and `brokers` (4) is the last, so the canonical bytes are the head (topic, message type)
+      // followed by the `brokers` fields: that section is kept, shared with every route listing the
+      // same replica sets the same way, and the head is re-encoded when the bytes are read.
+      const head = Route.encode({ ...route, brokers: [] }).finish();
+      const writer = new BinaryWriter();
+      for (const b of route.brokers) BrokerRoute.encode(b, writer.uint32(BROKERS_TAG).fork()).join();
+      const section = this.sections.acquire(writer.finish());
+      const version = createHash('sha256').update(head).update(section.bytes).digest().toString('hex', 0, 8);
+      if (old?.version === version) {
+        this.sections.release(section);
+        continue;
+      }
+      const entry = new CompactRoute(topic, version, route.messageType, section);
       if (!old) this.sorted = undefined;
+      else this.drop(old);
       this.routes.set(topic, entry);
       this.emit('changed', topic, entry);
     }
+  }
+
+  /** A route replaced or removed: its section loses a holder, its assembled bytes leave the cache. */
+  private drop(entry: CompactRoute): void {
+    this.sections.release(entry.section);
+    this.recent.forget(entry);
   }
 
   /** The route of a topic from the managers' current state, with an empty version; undefined if none. */
@@ -224,17 +245,201 @@ function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** A RouteEntry that keeps only bytes and decodes the route object on demand. */
-class EncodedRoute implements RouteEntry {
+/** The encoded `brokers` fields of a Route (tag, length, BrokerRoute each), shared by the routes that hold them. */
+interface Section {
+  readonly bytes: Buffer;
+  readonly key: string;
+  holders: number;
+}
+
+/**
+ * Every distinct section in use, once: at 1,000 brokers × 1,000 topics the topics created on the same
+ * replica sets list them the same way (replicas, zone, queues), in thousands of routes. Found by a
+ * digest of the bytes and checked byte for byte.
+ */
+class SectionPool {
+  private readonly byKey = new Map<string, Section[]>();
+
+  /** The shared copy of these bytes, counting one more holder. */
+  acquire(encoded: Uint8Array): Section {
+    const key = createHash('sha1').update(encoded).digest('base64');
+    let same = this.byKey.get(key);
+    if (!same) this.byKey.set(key, (same = []));
+    let s = same.find((x) => x.bytes.equals(encoded));
+    if (!s) same.push((s = { bytes: Buffer.from(encoded), key, holders: 0 }));
+    s.holders++;
+    return s;
+  }
+
+  /** One holder fewer; the last one frees the section. */
+  release(s: Section): void {
+    if (--s.holders > 0) return;
+    const same = this.byKey.get(s.key);
+    if (!same) return;
+    same.splice(same.indexOf(s), 1);
+    if (same.length === 0) this.byKey.delete(s.key);
+  }
+
+  get size(): number {
+    let n = 0;
+    for (const same of this.byKey.values()) n += same.length;
+    return n;
+  }
+}
+
+/** A route's served encodings, once assembled. */
+interface Assembled {
+  readonly entry: CompactRoute;
+  get?: Buffer;
+  event?: Buffer;
+  bytes: number;
+}
+
+/**
+ * The routes whose served encodings are assembled, in the order they were first assembled, within a
+ * byte budget: the oldest lose theirs when the budget is exceeded (they are re-assembled when read
+ * again). The order is a queue of records, not the Map's own: a Map iterated from its start after many
+ * deletes walks their holes.
+ */
+class AssembledRoutes {
+  private readonly held = new Map<CompactRoute, Assembled>();
+  private queue: Assembled[] = [];
+  private head = 0;
+  private total = 0;
+
+  constructor(private readonly budget: number) {}
+
+  of(entry: CompactRoute): Assembled | undefined {
+    return this.held.get(entry);
+  }
+
+  add(entry: CompactRoute, kind: 'get' | 'event', bytes: Buffer): void {
+    let a = this.held.get(entry);
+    if (!a) {
+      this.held.set(entry, (a = { entry, bytes: 0 }));
+      this.queue.push(a);
+    }
+    a[kind] = bytes;
+    a.bytes += bytes.length;
+    this.total += bytes.length;
+    while (this.total > this.budget && this.head < this.queue.length) {
+      const oldest = this.queue[this.head]!;
+      if (oldest === a) break;
+      this.head++;
+      if (this.held.get(oldest.entry) === oldest) this.forget(oldest.entry);
+    }
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  forget(entry: CompactRoute): void {
+    const a = this.held.get(entry);
+    if (!a) return;
+    this.held.delete(entry);
+    this.total -= a.bytes;
+  }
+
+  get bytes(): number {
+    return this.total;
+  }
+}
+
+/** The cache every CompactRoute is assembled into (one per process: its budget is the process's). */
+const assembled = new AssembledRoutes(DEFAULT_ASSEMBLED_ROUTE_BYTES);
+
+/**
+ * A RouteEntry kept compact: topic, version, message type and the shared section of `brokers` fields.
+ * Its served encodings are assembled from them when first read (byte for byte what encoding the route
+ * object gives) and kept while among the most recently assembled (see AssembledRoutes), so a route
+ * read or pushed many times is assembled once; the route object is decoded on demand.
+ */
+class CompactRoute implements RouteEntry {
   constructor(
+    readonly topic: TopicName,
     readonly version: string,
-    readonly getRouteBytes: Buffer,
-    readonly updateEventBytes: Buffer,
+    private readonly messageType: MessageType,
+    readonly section: Section,
   ) {}
 
   get route(): Route {
     return GetRouteResponse.decode(this.getRouteBytes).route!;
   }
+
+  get getRouteBytes(): Buffer {
+    const held = assembled.of(this)?.get;
+    if (held) return held;
+    // GetRouteResponse { route = 1 }
+    const routeLen = this.routeLength();
+    const out = Buffer.allocUnsafe(1 + varintSize(routeLen) + routeLen);
+    let at = writeVarint(out, writeVarint(out, 0, FIRST_FIELD_TAG), routeLen);
+    at = this.writeRoute(out, at);
+    assembled.add(this, 'get', out);
+    return out;
+  }
+
+  get updateEventBytes(): Buffer {
+    const held = assembled.of(this)?.event;
+    if (held) return held;
+    // WatchRoutesResponse { events = 1: RouteEvent { topic = 1, type = 2: UPDATED, route = 3 } }
+    const topicLen = Buffer.byteLength(this.topic);
+    const routeLen = this.routeLength();
+    const eventLen = 1 + varintSize(topicLen) + topicLen + 2 + 1 + varintSize(routeLen) + routeLen;
+    const out = Buffer.allocUnsafe(1 + varintSize(eventLen) + eventLen);
+    let at = writeVarint(out, writeVarint(out, 0, FIRST_FIELD_TAG), eventLen);
+    at = writeVarint(out, writeVarint(out, at, EVENT_TOPIC_TAG), topicLen);
+    at += out.write(this.topic, at);
+    at = writeVarint(out, writeVarint(out, at, EVENT_TYPE_TAG), RouteEventType.ROUTE_EVENT_TYPE_UPDATED);
+    at = writeVarint(out, writeVarint(out, at, EVENT_ROUTE_TAG), routeLen);
+    at = this.writeRoute(out, at);
+    assembled.add(this, 'event', out);
+    return out;
+  }
+
+  /**
+   * The Route with its version is the canonical form (head and section) with the version field appended
+   * (protobuf parsers accept fields in any order, and every replica appends it the same way). The head
+   * is what Route.encode writes for the topic and message type: `topic = 1`, then `message_type = 3`
+   * unless 0 (an enum, never negative).
+   */
+  private routeLength(): number {
+    const topicLen = Buffer.byteLength(this.topic);
+    const head = (topicLen > 0 ? 1 + varintSize(topicLen) + topicLen : 0) + (this.messageType !== 0 ? 1 + varintSize(this.messageType) : 0);
+    return head + this.section.bytes.length + 1 + varintSize(this.version.length) + this.version.length;
+  }
+
+  private writeRoute(out: Buffer, at: number): number {
+    const topicLen = Buffer.byteLength(this.topic);
+    if (topicLen > 0) {
+      at = writeVarint(out, writeVarint(out, at, ROUTE_TOPIC_TAG), topicLen);
+      at += out.write(this.topic, at);
+    }
+    if (this.messageType !== 0) at = writeVarint(out, writeVarint(out, at, ROUTE_MESSAGE_TYPE_TAG), this.messageType);
+    at += this.section.bytes.copy(out, at);
+    at = writeVarint(out, writeVarint(out, at, ROUTE_VERSION_TAG), this.version.length);
+    return at + out.write(this.version, at, 'latin1');
+  }
+}
+
+/** Bytes of a non-negative integer as a protobuf varint. */
+function varintSize(n: number): number {
+  let size = 1;
+  while (n >= 0x80) {
+    n = Math.floor(n / 128);
+    size++;
+  }
+  return size;
+}
+
+/** Write a non-negative integer as a varint at `at`; returns the offset after it. */
+function writeVarint(out: Buffer, at: number, n: number): number {
+  while (n >= 0x80) {
+    out[at++] = (n & 0x7f) | 0x80;
+    n = Math.floor(n / 128);
+  }
+  out[at++] = n;
+  return at;
 }
 
 /** What callers outside the metadata module may use of the route table: reads and events. */

@@ -16,7 +16,8 @@ export function identicalTopicConfig(a: TopicConfig, b: TopicConfig): boolean {
 }
 
 /**
- * A string equal for exactly the configs identicalTopicConfig calls equal: the JSON of the fields and of the
+ * A string equal for exactly the configs identicalTopicConfig calls equal (a canonical key for callers
+ * that need one; the index compares configs with identicalTopicConfig): the JSON of the fields and of the
  * attributes sorted by key. JSON quotes and escapes every string, so no key or value can imitate a
  * separator (attribute values may hold any character, control characters included), and two different
  * configs never share a key.
@@ -26,9 +27,19 @@ export function topicConfigKey(t: TopicConfig): string {
   return JSON.stringify([t.name, t.readQueueNums, t.writeQueueNums, t.permission, t.messageType, attrs]);
 }
 
+/** The attributes of every kept topic config that has none (most): one frozen object, not one each. */
+const NO_ATTRIBUTES: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
+/** A config as kept: without attributes, it shares NO_ATTRIBUTES (configs are never modified once kept). */
+function compactTopicConfig(t: TopicConfig): TopicConfig {
+  if (t.attributes === NO_ATTRIBUTES) return t;
+  for (const _ in t.attributes) return t;
+  return { ...t, attributes: NO_ATTRIBUTES };
+}
+
 /** Topics per broker and brokers per topic (see PerBrokerIndex); equal configs are shared. */
 export class TopicManager extends PerBrokerIndex<TopicConfig> {
   constructor() {
-    super(identicalTopicConfig, topicConfigKey);
+    super(identicalTopicConfig, true, compactTopicConfig);
   }
 }
