@@ -3,15 +3,15 @@
  * (src/broker-agent, the real Connect session protocol), each on its own connection (a local subchannel
  * pool per agent, as separate broker processes would have), registering the same brokers and topic
  * layout as main.ts's REGISTER_BROKER fleet. After registering, an agent sends nothing but its session's
- * heartbeats (every 10 s, the agent's default) and gRPC keep-alive pings: it resends nothing unchanged.
+ * heartbeats and gRPC keep-alive pings (at the intervals given): it resends nothing unchanged.
  *
- * Usage: grpc-fleet.ts <port> <brokers> <topics per broker> <sets per topic>. Prints
+ * Usage: grpc-fleet.ts <port> <brokers> <topics per broker> <sets per topic> <heartbeat ms> <keep-alive ms>. Prints
  * {"registered":N,"ms":M} once every agent's registration was accepted; stops its agents on SIGTERM.
  */
 import { BrokerAgent } from '../../src/broker-agent';
 import { topicName } from './layout';
 
-const [port, brokers, topicsPerBroker, setsPerTopic] = process.argv.slice(2).map(Number) as [number, number, number, number];
+const [port, brokers, topicsPerBroker, setsPerTopic, heartbeatMs, keepaliveMs] = process.argv.slice(2).map(Number) as [number, number, number, number, number, number];
 /** Agents registering at once while the fleet starts. */
 const STARTING = 20;
 
@@ -36,7 +36,8 @@ async function main(): Promise<void> {
         addresses: [`127.1.${s % 250}.${id + 1}:${10911 + Math.floor(s / 250)}`],
         topics,
         resolveIntervalMs: 0,
-        channelOptions: { 'grpc.use_local_subchannel_pool': 1 },
+        heartbeatIntervalMs: heartbeatMs,
+        channelOptions: { 'grpc.use_local_subchannel_pool': 1, 'grpc.keepalive_time_ms': keepaliveMs },
       });
       agent.on('warning', () => undefined);
       agent.on('rejected', (_a, err) => process.stderr.write(`[grpc-fleet] rejected: ${err}\n`));
