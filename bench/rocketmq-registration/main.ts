@@ -68,6 +68,9 @@ const CPU_GOAL = 0.2;
  * expiry (RocketMQ 120 s, ours 45 s), so the first brokers would expire before the last are in.
  */
 const LEASE_MS = 300_000;
+/** The gRPC fleet's session heartbeat and keep-alive ping intervals: the BrokerAgent's defaults. */
+const AGENT_HEARTBEAT_MS = 10_000;
+const AGENT_KEEPALIVE_MS = 10_000;
 
 
 interface Server {
@@ -223,7 +226,7 @@ interface GrpcSteady {
 
 async function grpcFleetSteady(brokers: number): Promise<GrpcSteady> {
   const ns = await spawnNameServer();
-  const child = spawnTs('bench/rocketmq-registration/grpc-fleet.ts', [String(ns.port), String(brokers), String(TOPICS_PER_BROKER), String(SETS_PER_TOPIC)]);
+  const child = spawnTs('bench/rocketmq-registration/grpc-fleet.ts', [String(ns.port), String(brokers), String(TOPICS_PER_BROKER), String(SETS_PER_TOPIC), String(AGENT_HEARTBEAT_MS), String(AGENT_KEEPALIVE_MS)]);
   try {
     note(`gRPC fleet: ${fmt(brokers)} BrokerAgents registering ${fmt(TOPICS_PER_BROKER)} topics each over Connect sessions`);
     const m = await waitForLine(child, /"registered":(\d+),"ms":(\d+)/, 30 * 60_000, 'gRPC fleet registered');
@@ -514,9 +517,9 @@ async function main(): Promise<void> {
       ),
     ),
     '',
-    `A floor, measured in the same window: [\`sink.ts\`](sink.ts), a bare Node process with a small heap that only splits the same REGISTER_BROKER frames (the NameServer's FrameSplitter) and answers them, received ${fmt(sinkCpuPerMin, 2)} CPU s per minute: what reading these bytes costs a Node process at all (kernel receive path, Node's 64 KiB read buffers, one copy into a frame), before anything looks at them.`,
+    `A floor, measured in the same window: [\`sink.ts\`](sink.ts), a bare Node process with a small heap that reads the same frames as the NameServer's door does (one shared read buffer, each frame copied once into a reused buffer) and answers them without looking at the body, received ${fmt(sinkCpuPerMin, 2)} CPU s per minute for the REGISTER_BROKER frames and ${fmt(sinkQueryCpuPerMin, 2)} for the QUERY_DATA_VERSION ones: what receiving and answering these requests costs a Node process at all (wake-ups, the kernel's receive path, one copy of each frame), before anything looks at them.`,
     '',
-    `The same fleet as this NameServer's own brokers (the goal's "unchanged reports are skipped"): [\`grpc-fleet.ts\`](grpc-fleet.ts) runs ${fmt(f.brokers.length)} BrokerAgents (src/broker-agent, the Connect session protocol) in one process, each on its own connection, same brokers and topics; on a fresh NameServer after the runs above. They registered in ${fmt(grpc.registerMs)} ms (20 at a time); then each sends only its session heartbeat every 10 s (the agent's default) and gRPC keep-alive pings, and resends nothing unchanged. NameServer CPU over ${STEADY_S} s after one unmeasured 30 s period: ${fmt(grpc.cpuPerMin, 2)} CPU s per minute (the agents' process: ${fmt(grpc.clientCpuPerMin, 2)}); ${fmt(grpc.brokersAfter)} brokers listed by GET_BROKER_CLUSTER_INFO afterwards.`,
+    `The same fleet as this NameServer's own brokers (the goal's "unchanged reports are skipped"): [\`grpc-fleet.ts\`](grpc-fleet.ts) runs ${fmt(f.brokers.length)} BrokerAgents (src/broker-agent, the Connect session protocol) in one process, each on its own connection, same brokers and topics; on a fresh NameServer after the runs above. They registered in ${fmt(grpc.registerMs)} ms (20 at a time); then each sends only its session heartbeat every ${AGENT_HEARTBEAT_MS / 1000} s and a gRPC keep-alive ping every ${AGENT_KEEPALIVE_MS / 1000} s (the agent's defaults; the server pings each connection every 10 s too, its default), and resends nothing unchanged. NameServer CPU over ${STEADY_S} s after one unmeasured 30 s period: ${fmt(grpc.cpuPerMin, 2)} CPU s per minute (the agents' process: ${fmt(grpc.clientCpuPerMin, 2)}); ${fmt(grpc.brokersAfter)} brokers listed by GET_BROKER_CLUSTER_INFO afterwards.`,
     '',
     `Heap: ours = V8 heapUsed + external (the pre-encoded route buffers live outside the V8 heap) after full GCs (bench/lib/probe.mjs); RocketMQ = "used" of \`jcmd PID GC.heap_info\` after \`jcmd PID GC.run\`. Idle: ${IDLE_S} s with the brokers registered and nothing sent, before the steady state (what each process spends on its own: timers, GC, the JVM's threads); the verdict compares the steady figures as they are, idle included. Steady state, twice: ${STEADY_S} s measured after one unmeasured 30 s period, every broker once per 30 s, both servers at the same moments; first every broker sends the body and DataVersion it registered with (a 5.5.0 broker's periodic registration with forceRegister on, its default), then QUERY_DATA_VERSION with that DataVersion (what a broker with forceRegister=false sends, registering only when told it changed; both answer changed=false and renew the broker). The fleet's registrations carry heartbeatTimeoutMillis = ${LEASE_MS / 1000} s (as brokers in slave-acting-master mode send it), so brokers registered first do not expire while the rest register.`,
   ].join('\n');

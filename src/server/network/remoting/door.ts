@@ -6,7 +6,7 @@
  * bytes per connection (a peer that stops reading stops being read).
  */
 import { EventEmitter } from 'node:events';
-import net from 'node:net';
+import type net from 'node:net';
 import { log } from '../../log';
 import { LimitExceeded } from '../../metadata/errors';
 import { PeerRateLimiter } from '../grpc/rate-limit';
@@ -15,6 +15,7 @@ import type { ConnectionRef } from './brokers';
 import { RequestCode, ResponseCode } from './codes';
 import { decodeFrame, encodeFrame, FrameBufferPool, FrameError, FrameReader, isOneway, isResponse, responseTo, type RemotingCommand } from './frame';
 import { replyForError, type FrontDoor, type RemotingReply } from './handler';
+import { readInto } from './socket-reads';
 import { HANDLERS } from './table';
 
 /** Unanswered response bytes queued on one connection before it stops being read. */
@@ -44,33 +45,6 @@ const BODY_NOT_KEPT: ReadonlySet<number> = new Set([RequestCode.REGISTER_BROKER,
  * their frame before the next read can happen, so no read allocates.
  */
 const READ_BUFFER = Buffer.allocUnsafeSlow(64 * 1024);
-
-/**
- * Move a server-side socket to reads into `buffer` (Node's `onread` option, which only sockets created
- * with it have): a new net.Socket takes over the connection's handle, and the old wrapper, whose unread
- * bytes are returned, is discarded without closing the connection. Without this every read allocates a
- * 64 KiB buffer outside the V8 heap, which at a broker fleet's full re-registrations (hundreds of KiB
- * each) makes V8 run full collections of the whole heap every few seconds. Returns undefined (nothing
- * changed) when the socket has no stream handle to take (not a plain TCP socket).
- */
-function readInto(socket: net.Socket, buffer: Buffer, onBytes: (bytes: Buffer) => boolean): { socket: net.Socket; unread: Buffer[] } | undefined {
-  const handle = (socket as unknown as { _handle?: { readStop?: () => number; useUserBuffer?: unknown; reading?: boolean } | null })._handle;
-  if (!handle || typeof handle.readStop !== 'function' || typeof handle.useUserBuffer !== 'function' || socket.destroyed) return undefined;
-  const unread: Buffer[] = [];
-  for (let b: Buffer | null; (b = socket.read() as Buffer | null) !== null; ) unread.push(b);
-  handle.readStop();
-  handle.reading = false;
-  socket.removeAllListeners();
-  (socket as unknown as { _handle: unknown })._handle = null;
-  socket.destroy(); // the old wrapper only: its handle is now the new socket's
-  const taken = new net.Socket({
-    handle: handle as never,
-    readable: true,
-    writable: true,
-    onread: { buffer, callback: (n: number, buf: Uint8Array) => onBytes((buf as Buffer).subarray(0, n)) },
-  } as net.SocketConstructorOpts);
-  return { socket: taken, unread };
-}
 
 /** Response code → its name ("SUCCESS", "TOPIC_NOT_EXIST", ...), for metrics labels. */
 const RESPONSE_NAMES = new Map<number, string>(Object.entries(ResponseCode).map(([name, code]) => [code, name]));
