@@ -14,6 +14,7 @@ import { topicName } from './layout';
 const [port, brokers, topicsPerBroker, setsPerTopic, heartbeatMs, keepaliveMs] = process.argv.slice(2).map(Number) as [number, number, number, number, number, number];
 /** Agents registering at once while the fleet starts. */
 const STARTING = 20;
+let disconnects = 0;
 
 async function main(): Promise<void> {
   const agents: BrokerAgent[] = [];
@@ -40,6 +41,9 @@ async function main(): Promise<void> {
         channelOptions: { 'grpc.use_local_subchannel_pool': 1, 'grpc.keepalive_time_ms': keepaliveMs },
       });
       agent.on('warning', () => undefined);
+      agent.on('disconnected', (address, err) => {
+        if (disconnects++ < 3) process.stderr.write(`[grpc-fleet] ${address}: ${err.message}\n`);
+      });
       agent.on('rejected', (_a, err) => process.stderr.write(`[grpc-fleet] rejected: ${err}\n`));
       agents.push(agent);
       const registered = new Promise<void>((resolve) => agent.once('registered', () => resolve()));

@@ -228,8 +228,8 @@ async function grpcFleetSteady(brokers: number): Promise<GrpcSteady> {
   const ns = await spawnNameServer();
   const child = spawnTs('bench/rocketmq-registration/grpc-fleet.ts', [String(ns.port), String(brokers), String(TOPICS_PER_BROKER), String(SETS_PER_TOPIC), String(AGENT_HEARTBEAT_MS), String(AGENT_KEEPALIVE_MS)]);
   try {
-    note(`gRPC fleet: ${fmt(brokers)} BrokerAgents registering ${fmt(TOPICS_PER_BROKER)} topics each over Connect sessions`);
-    const m = await waitForLine(child, /"registered":(\d+),"ms":(\d+)/, 30 * 60_000, 'gRPC fleet registered');
+    note(`gRPC fleet: ${fmt(brokers)} BrokerAgents registering ${fmt(TOPICS_PER_BROKER)} topics each over Connect sessions to 127.0.0.1:${ns.port} (pid ${ns.pid})`);
+    const m = await waitForLine(child, /"registered":(\d+),"ms":(\d+)/, 10 * 60_000, 'gRPC fleet registered');
     child.stdout!.resume();
     const registerMs = Number(m[2]);
     note(`gRPC fleet registered in ${fmt(registerMs)} ms; one unmeasured period, then ${STEADY_S} s measured`);
@@ -396,7 +396,13 @@ async function main(): Promise<void> {
     for (const s of servers) await s.stop().catch(() => undefined);
   }
   // (d) the same fleet as this NameServer's own brokers: registered once, then only heartbeats.
-  const grpc = await grpcFleetSteady(f.brokers.length);
+  let grpc: GrpcSteady;
+  try {
+    grpc = await grpcFleetSteady(f.brokers.length);
+  } catch (err) {
+    note(`gRPC fleet failed: ${(err as Error).message}`);
+    grpc = { registerMs: NaN, cpuPerMin: NaN, seconds: NaN, brokersAfter: 0, clientCpuPerMin: NaN };
+  }
   note(`gRPC fleet: ${fmt(grpc.cpuPerMin, 2)} CPU s per minute (server), ${fmt(grpc.brokersAfter)} brokers registered after`);
   writeFileSync(path.join(RAW_DIR, `${PART}.json`), JSON.stringify({ sizeResults, results, grpc }, null, 1));
 
