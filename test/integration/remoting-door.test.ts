@@ -16,6 +16,7 @@ import { parseLenientJson } from '../../src/server/network/remoting/json';
 import { RequestCode as C, ResponseCode as R } from '../../src/server/network/remoting/codes';
 import { signature } from '../../src/server/network/remoting/acl';
 import { encodeFrame, FrameSplitter, SerializeType } from '../../src/server/network/remoting/frame';
+import { brokerKey } from '../../src/server/metadata/types';
 
 /** A REGISTER_BROKER request of broker `name` at `addr` with these topics and DataVersion counter. */
 function register(client: RemotingTestClient, name: string, addr: string, topics: string[], counter: number, over: { crc?: number; cluster?: string; id?: number } = {}) {
@@ -151,6 +152,34 @@ describe('remoting door', () => {
     } finally {
       a.close();
       b.close();
+      await s.stop();
+    }
+  });
+
+  test('large re-registrations (frame buffers reused): unchanged ones renew and change nothing, changed ones apply in full', async () => {
+    const s = await startServer();
+    const c = new RemotingTestClient(s.port);
+    const names = (prefix: string) => Array.from({ length: 2_000 }, (_, i) => `${prefix}-${String(i).padStart(5, '0')}`);
+    const held = () => [...s.server.core.topics.namesOf(brokerKey('rc', 'rb', 0))].sort();
+    try {
+      assert.equal((await register(c, 'rb', '127.0.0.1:30001', names('a'), 1)).code, R.SUCCESS);
+      assert.deepEqual(held(), names('a'));
+      const rev = s.server.core.routes.revision;
+      const seen = s.server.core.brokers.liveness(brokerKey('rc', 'rb', 0))!.lastSeenAtMs;
+      // The same DataVersion with the same (large) body, three times: a renewal each time, nothing rebuilt.
+      for (let i = 0; i < 3; i++) assert.equal((await register(c, 'rb', '127.0.0.1:30001', names('a'), 1)).code, R.SUCCESS);
+      assert.equal(s.server.core.routes.revision, rev, 'no route was rebuilt');
+      assert.ok(s.server.core.brokers.liveness(brokerKey('rc', 'rb', 0))!.lastSeenAtMs >= seen);
+      assert.deepEqual(held(), names('a'));
+      // A new DataVersion whose body has the same size and start: decoded from its own bytes (not a reused buffer's).
+      assert.equal((await register(c, 'rb', '127.0.0.1:30001', names('b'), 2)).code, R.SUCCESS);
+      assert.deepEqual(held(), [...names('a'), ...names('b')].sort(), 'the new topics are added to those held');
+      assert.equal((await register(c, 'rb', '127.0.0.1:30001', names('c'), 2)).code, R.SUCCESS);
+      assert.deepEqual(held(), [...names('a'), ...names('b')].sort(), 'the version held again: other topics are ignored, as RocketMQ does');
+      assert.equal((await register(c, 'rb', '127.0.0.1:30001', names('c'), 3, { crc: 12345 })).remark, 'crc32 not match', 'the CRC covers every byte of a large body');
+      assert.equal((await call(s.routes, 'getRoute', { topic: 'b-01999' })).route!.brokers[0]!.readQueueNums, 4);
+    } finally {
+      c.close();
       await s.stop();
     }
   });

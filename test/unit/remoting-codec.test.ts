@@ -13,6 +13,8 @@ import {
   FLAG_ONEWAY,
   FLAG_RESPONSE,
   FrameError,
+  FrameBufferPool,
+  FrameReader,
   FrameSplitter,
   isOneway,
   isResponse,
@@ -163,6 +165,44 @@ describe('frames', () => {
     const big = new FrameSplitter(100);
     assert.throws(() => big.push(b.subarray(0, 4)), (e: Error) => e instanceof FrameError && /exceeds the limit of 100/.test(e.message));
     assert.throws(() => new FrameSplitter(100).push(Buffer.from([0, 0, 0, 2, 0, 0])), FrameError);
+  });
+
+  test('the reader copies frames out of a reused read buffer, at any split, and reuses large frame buffers once given back', () => {
+    const pool = new FrameBufferPool();
+    const a = encodeFrame(request({ opaque: 1 }));
+    const big = encodeFrame(request({ opaque: 2, body: Buffer.alloc(200 * 1024, 7) }));
+    const c = encodeFrame(request({ opaque: 3, body: Buffer.from('tail') }));
+    const all = Buffer.concat([a, big, c, big]);
+    for (const step of [1, 3, 4, 4099, 65536, all.length]) {
+      const r = new FrameReader(1 << 20, pool);
+      const frames: Buffer[] = [];
+      const scratch = Buffer.alloc(step); // one buffer for every read, overwritten each time (as a socket reading into it)
+      for (let i = 0; i < all.length; i += step) {
+        const n = all.copy(scratch, 0, i, Math.min(all.length, i + step));
+        r.push(scratch.subarray(0, n), (f) => frames.push(f));
+        scratch.fill(0xee);
+      }
+      assert.deepEqual(frames.map((f) => decodeFrame(f).opaque), [1, 2, 3, 2], `step ${step}`);
+      assert.deepEqual(decodeFrame(frames[1]!).body, Buffer.alloc(200 * 1024, 7), `step ${step}: the body survives the read buffer's reuse`);
+      assert.equal(decodeFrame(frames[2]!).body?.toString(), 'tail');
+      assert.equal(r.pendingBytes, 0);
+      assert.notEqual(frames[1]!.buffer, frames[3]!.buffer, 'a buffer not given back is never handed out again');
+    }
+    // Given back, a large frame's buffer serves the next large frame; small frames are not pooled.
+    const r = new FrameReader(1 << 20, pool);
+    const seen: Buffer[] = [];
+    r.push(big, (f) => seen.push(f));
+    pool.give(seen[0]!);
+    pool.give(Buffer.alloc(100));
+    pool.give(Buffer.alloc(100 * 1024)); // not a power of two: not from the pool
+    r.push(Buffer.concat([big, a]), (f) => seen.push(f));
+    assert.equal(seen[1]!.buffer, seen[0]!.buffer, 'the given-back buffer is reused');
+    assert.deepEqual(decodeFrame(seen[1]!).body, Buffer.alloc(200 * 1024, 7));
+    assert.equal(decodeFrame(seen[2]!).opaque, 1);
+    for (let i = 0; i < 10; i++) pool.give(Buffer.allocUnsafeSlow(256 * 1024));
+    assert.ok(pool.size <= 4, `a size class keeps at most 4 buffers (has ${pool.size})`);
+    assert.throws(() => new FrameReader(100, pool).push(big.subarray(0, 4), () => undefined), (e: Error) => e instanceof FrameError && /exceeds the limit of 100/.test(e.message));
+    assert.throws(() => new FrameReader(100, pool).push(Buffer.from([0, 0, 0, 2, 0, 0]), () => undefined), FrameError);
   });
 
   test('malformed headers are FrameErrors', () => {

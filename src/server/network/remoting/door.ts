@@ -12,9 +12,10 @@ import { LimitExceeded } from '../../metadata/errors';
 import { PeerRateLimiter } from '../grpc/rate-limit';
 import type { RemotingAcl } from './acl';
 import type { ConnectionRef } from './brokers';
-import { ResponseCode } from './codes';
-import { decodeFrame, encodeResponse, FrameError, FrameSplitter, isOneway, isResponse, type RemotingCommand } from './frame';
+import { RequestCode, ResponseCode } from './codes';
+import { decodeFrame, encodeResponse, FrameBufferPool, FrameError, FrameReader, isOneway, isResponse, type RemotingCommand } from './frame';
 import { replyForError, type FrontDoor, type RemotingReply } from './handler';
+import { readInto } from './socket-reads';
 import { HANDLERS } from './table';
 
 /** Unanswered response bytes queued on one connection before it stops being read. */
@@ -33,6 +34,18 @@ export interface DoorEvents {
   answered: [request: string, response: string];
 }
 
+/**
+ * Codes whose handlers, when they answer synchronously, keep no view of the request's body (they read
+ * it into strings or fresh buffers): the frame's buffer goes back to the pool after them.
+ */
+const BODY_NOT_KEPT: ReadonlySet<number> = new Set([RequestCode.REGISTER_BROKER, RequestCode.QUERY_DATA_VERSION, RequestCode.BROKER_HEARTBEAT]);
+
+/**
+ * Every remoting connection reads into this one buffer (see `readInto`): a read's bytes are copied into
+ * their frame before the next read can happen, so no read allocates.
+ */
+const READ_BUFFER = Buffer.allocUnsafeSlow(64 * 1024);
+
 /** Response code → its name ("SUCCESS", "TOPIC_NOT_EXIST", ...), for metrics labels. */
 const RESPONSE_NAMES = new Map<number, string>(Object.entries(ResponseCode).map(([name, code]) => [code, name]));
 
@@ -40,6 +53,7 @@ const RESPONSE_NAMES = new Map<number, string>(Object.entries(ResponseCode).map(
 export class RemotingDoor extends EventEmitter<DoorEvents> {
   private readonly sockets = new Set<net.Socket>();
   private readonly limiter: PeerRateLimiter;
+  private readonly pool = new FrameBufferPool();
   private nextId = 1;
   private closed = false;
 
@@ -73,34 +87,42 @@ export class RemotingDoor extends EventEmitter<DoorEvents> {
     }
     const id = this.nextId++;
     const conn: ConnectionRef = { id, epoch: `remoting-${this.serverId}-${id}`, peer };
-    const splitter = new FrameSplitter(this.limits.maxFrameBytes);
-    this.sockets.add(socket);
-    socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => {
-      let frames: Buffer[];
-      let cmds: RemotingCommand[];
+    const reader = new FrameReader(this.limits.maxFrameBytes, this.pool);
+    let sock = socket;
+    const onFrame = (frame: Buffer) => {
+      const cmd = decodeFrame(frame);
+      if (this.dispatch(sock, conn, cmd) && BODY_NOT_KEPT.has(cmd.code)) this.pool.give(frame);
+    };
+    // The answers to one read leave in one write (synchronous handlers answer within the loop).
+    const onBytes = (bytes: Buffer): boolean => {
+      if (sock.destroyed) return false;
+      sock.cork();
       try {
-        frames = splitter.push(chunk);
-        cmds = frames.map(decodeFrame);
+        reader.push(bytes, onFrame);
       } catch (err) {
         if (!(err instanceof FrameError)) throw err;
         log.warn({ peer, err: err.message }, 'remoting: malformed frame; closing the connection');
-        socket.destroy();
-        return;
+        sock.destroy();
+        return false;
+      } finally {
+        sock.uncork();
       }
-      // The answers to one read leave in one write (synchronous handlers answer within the loop).
-      socket.cork();
-      for (const cmd of cmds) this.dispatch(socket, conn, cmd);
-      socket.uncork();
-    });
-    socket.on('drain', () => socket.resume());
-    socket.on('error', () => socket.destroy());
-    socket.once('close', () => {
-      this.sockets.delete(socket);
+      return !sock.isPaused();
+    };
+    const taken = readInto(socket, READ_BUFFER, onBytes);
+    if (taken) sock = taken.socket;
+    else socket.on('data', (chunk: Buffer) => void onBytes(chunk));
+    this.sockets.add(sock);
+    sock.setNoDelay(true);
+    sock.on('drain', () => sock.resume());
+    sock.on('error', () => sock.destroy());
+    sock.once('close', () => {
+      this.sockets.delete(sock);
       this.door.brokers.connectionClosed(conn);
       this.emit('closed', conn);
     });
-    socket.resume();
+    for (const b of taken?.unread ?? []) onBytes(b);
+    sock.resume();
   }
 
   /** Close every connection (shutdown). */
@@ -109,12 +131,13 @@ export class RemotingDoor extends EventEmitter<DoorEvents> {
     for (const s of this.sockets) s.destroy();
   }
 
-  private dispatch(socket: net.Socket, conn: ConnectionRef, cmd: RemotingCommand): void {
-    if (isResponse(cmd)) return; // this door sends no requests on inbound connections
+  /** Answer a request. Returns whether it was answered before returning (no handler work left pending). */
+  private dispatch(socket: net.Socket, conn: ConnectionRef, cmd: RemotingCommand): boolean {
+    if (isResponse(cmd)) return true; // this door sends no requests on inbound connections
     const entry = HANDLERS.get(cmd.code);
     if (!entry) {
       this.answer(socket, cmd, 'UNKNOWN', { code: ResponseCode.REQUEST_CODE_NOT_SUPPORTED, remark: ` request type ${cmd.code} not supported` });
-      return;
+      return true;
     }
     let result: RemotingReply | Promise<RemotingReply>;
     try {
@@ -123,14 +146,17 @@ export class RemotingDoor extends EventEmitter<DoorEvents> {
       result = entry.handle({ cmd, conn }, this.door);
     } catch (err) {
       this.answer(socket, cmd, entry.name, err instanceof LimitExceeded ? { code: ResponseCode.SYSTEM_BUSY, remark: `[FLOW] ${err.message}` } : replyForError(err, entry.name));
-      return;
+      return true;
     }
     if (result instanceof Promise) {
       result.then(
         (reply) => this.answer(socket, cmd, entry.name, reply),
         (err: unknown) => this.answer(socket, cmd, entry.name, replyForError(err, entry.name)),
       );
-    } else this.answer(socket, cmd, entry.name, result);
+      return false;
+    }
+    this.answer(socket, cmd, entry.name, result);
+    return true;
   }
 
   /** Count the reply and send it (unless the request was one-way or the connection is gone). */

@@ -90,6 +90,98 @@ export class FrameSplitter {
   }
 }
 
+/**
+ * Reusable frame buffers for large frames. A broker re-sends its whole topic table every 30 s (hundreds
+ * of KiB); a fresh buffer per frame is memory outside the V8 heap, and V8 answers that much external
+ * allocation with full garbage collections of the whole (large) heap. Frames of 64 KiB to 4 MiB take a
+ * buffer of the next power of two from here and give it back once nothing refers to it any more (the
+ * door does so after handlers that keep no view of the body); at most a few per size class are kept.
+ */
+export class FrameBufferPool {
+  static readonly MIN = 64 * 1024;
+  static readonly MAX = 4 * 1024 * 1024;
+  private static readonly PER_CLASS = 4;
+  private readonly free = new Map<number, Buffer[]>();
+
+  /** A buffer of at least `n` bytes (pooled sizes: a power of two; others: exactly n). Its bytes are not zeroed. */
+  take(n: number): Buffer {
+    if (n < FrameBufferPool.MIN || n > FrameBufferPool.MAX) return Buffer.allocUnsafe(n);
+    const size = 2 ** Math.ceil(Math.log2(n));
+    return this.free.get(size)?.pop() ?? Buffer.allocUnsafeSlow(size);
+  }
+
+  /** Give back a buffer from `take` (or a view of it starting at its first byte) that nothing refers to any more. */
+  give(buf: Buffer): void {
+    const whole = buf.byteOffset === 0 && buf.buffer.byteLength >= FrameBufferPool.MIN && buf.buffer.byteLength <= FrameBufferPool.MAX ? Buffer.from(buf.buffer) : undefined;
+    if (!whole || (whole.length & (whole.length - 1)) !== 0) return;
+    let list = this.free.get(whole.length);
+    if (!list) this.free.set(whole.length, (list = []));
+    if (list.length < FrameBufferPool.PER_CLASS) list.push(whole);
+  }
+
+  /** Buffers held for reuse (tests). */
+  get size(): number {
+    let n = 0;
+    for (const l of this.free.values()) n += l.length;
+    return n;
+  }
+}
+
+/**
+ * Like FrameSplitter, for bytes that are only valid during the call (a socket reading into one shared
+ * buffer): each frame is copied once into a buffer of its own (from `pool` when large) and handed to
+ * `onFrame` as soon as it is complete. Refuses a frame longer than `maxFrameBytes` as soon as its length
+ * is read, before buffering it.
+ */
+export class FrameReader {
+  private readonly prefix = Buffer.alloc(4);
+  private prefixFill = 0;
+  private frame: Buffer | undefined;
+  private fill = 0;
+  private length = 0;
+
+  constructor(
+    private readonly maxFrameBytes: number,
+    private readonly pool: FrameBufferPool,
+  ) {}
+
+  /** Bytes received but not yet returned as frames. */
+  get pendingBytes(): number {
+    return this.prefixFill + this.fill;
+  }
+
+  /** Add received bytes (copied: `bytes` may be reused after the call). Throws FrameError. */
+  push(bytes: Buffer, onFrame: (frame: Buffer) => void): void {
+    let at = 0;
+    while (at < bytes.length) {
+      if (!this.frame) {
+        const n = Math.min(4 - this.prefixFill, bytes.length - at);
+        bytes.copy(this.prefix, this.prefixFill, at, at + n);
+        this.prefixFill += n;
+        at += n;
+        if (this.prefixFill < 4) return;
+        const length = this.prefix.readUInt32BE(0);
+        if (length < 4) throw new FrameError(`frame length ${length} is shorter than its header length field`);
+        if (length > this.maxFrameBytes) throw new FrameError(`frame of ${length} bytes exceeds the limit of ${this.maxFrameBytes}`);
+        this.prefixFill = 0;
+        this.length = length;
+        this.fill = 0;
+        this.frame = this.pool.take(length).subarray(0, length);
+      }
+      const n = Math.min(this.length - this.fill, bytes.length - at);
+      bytes.copy(this.frame, this.fill, at, at + n);
+      this.fill += n;
+      at += n;
+      if (this.fill === this.length) {
+        const f = this.frame;
+        this.frame = undefined;
+        this.fill = 0;
+        onFrame(f);
+      }
+    }
+  }
+}
+
 /** Decode one frame (without its length prefix). Throws FrameError. */
 export function decodeFrame(frame: Buffer): RemotingCommand {
   if (frame.length < 4) throw new FrameError('frame has no header length field');
