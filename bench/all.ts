@@ -72,7 +72,7 @@ async function main(): Promise<void> {
   const readme = path.join(ROOT, 'bench', 'README.md');
   const block = md
     .replace(/^# .*\n\n/, '')
-    .replace(/\]\((\w+)\.md\)/g, '](results/$1.md)')
+    .replace(/\]\(([\w-]+)\.md\)/g, '](results/$1.md)')
     .replace("each part's report):", "each part's report; [summary](results/summary.md)):");
   const text = readFileSync(readme, 'utf8');
   const updated = text.replace(/<!-- results:start -->[\s\S]*<!-- results:end -->/, `<!-- results:start -->\n${block.trim()}\n<!-- results:end -->`);
