@@ -9,7 +9,7 @@
  * Cost on the client side is kept small and equal for every server: each request is a frame pre-encoded
  * once by `encodeFrame`, JSON header as RocketMQ's Java client sends it, with a 10-digit opaque patched in
  * place (opaques run from 1,000,000,000, so the digits never change length); responses are split by
- * `FrameSplitter` and decoded by `decodeFrame`; the requests answered by one read are replaced in one
+ * `FrameSplitter` (a FrameReader collecting each read's frames) and decoded by `decodeFrame`; the requests answered by one read are replaced in one
  * write. Latency is measured per request from just before that write to the read that completed it.
  *
  *   node --import tsx bench/lib/remoting-load.ts '<LoadSpec JSON>'

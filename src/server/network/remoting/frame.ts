@@ -43,54 +43,6 @@ const LANGUAGES = ['JAVA', 'CPP', 'DOTNET', 'PYTHON', 'DELPHI', 'ERLANG', 'RUBY'
 const MIN_BINARY_HEADER = 21;
 
 /**
- * Splits a byte stream into frames (the bytes after each length prefix). Refuses a frame longer than
- * `maxFrameBytes` as soon as its length is read, before buffering it.
- */
-export class FrameSplitter {
-  private chunks: Buffer[] = [];
-  private buffered = 0;
-
-  constructor(private readonly maxFrameBytes: number) {}
-
-  /** Bytes received but not yet returned as frames. */
-  get pendingBytes(): number {
-    return this.buffered;
-  }
-
-  /** Add received bytes; returns the frames now complete (possibly none). Throws FrameError. */
-  push(chunk: Buffer): Buffer[] {
-    this.chunks.push(chunk);
-    this.buffered += chunk.length;
-    const frames: Buffer[] = [];
-    for (;;) {
-      if (this.buffered < 4) break;
-      const head = this.peek(4);
-      const length = head.readUInt32BE(0);
-      if (length < 4) throw new FrameError(`frame length ${length} is shorter than its header length field`);
-      if (length > this.maxFrameBytes) throw new FrameError(`frame of ${length} bytes exceeds the limit of ${this.maxFrameBytes}`);
-      if (this.buffered < 4 + length) break;
-      frames.push(this.take(4 + length).subarray(4));
-    }
-    return frames;
-  }
-
-  private peek(n: number): Buffer {
-    if (this.chunks[0]!.length < n) this.chunks = [Buffer.concat(this.chunks)];
-    return this.chunks[0]!.subarray(0, n);
-  }
-
-  private take(n: number): Buffer {
-    if (this.chunks[0]!.length < n) this.chunks = [Buffer.concat(this.chunks)];
-    const first = this.chunks[0]!;
-    const out = first.subarray(0, n);
-    if (first.length === n) this.chunks.shift();
-    else this.chunks[0] = first.subarray(n);
-    this.buffered -= n;
-    return out;
-  }
-}
-
-/**
  * Reusable frame buffers for large frames. A broker re-sends its whole topic table every 30 s (hundreds
  * of KiB); a fresh buffer per frame is memory outside the V8 heap, and V8 answers that much external
  * allocation with full garbage collections of the whole (large) heap. Frames of 64 KiB to 4 MiB take a
@@ -128,8 +80,8 @@ export class FrameBufferPool {
 }
 
 /**
- * Like FrameSplitter, for bytes that are only valid during the call (a socket reading into one shared
- * buffer): each frame is copied once into a buffer of its own (from `pool` when large) and handed to
+ * Splits a byte stream into frames (the bytes after each length prefix). Pushed bytes need only be valid
+ * during the call (a socket reading into one shared buffer): each frame is copied once into a buffer of its own (from `pool` when large) and handed to
  * `onFrame` as soon as it is complete. Refuses a frame longer than `maxFrameBytes` as soon as its length
  * is read, before buffering it.
  */
@@ -145,9 +97,9 @@ export class FrameReader {
     private readonly pool: FrameBufferPool,
   ) {}
 
-  /** Bytes received but not yet returned as frames. */
+  /** Bytes received but not yet returned as frames (a frame's length prefix included). */
   get pendingBytes(): number {
-    return this.prefixFill + this.fill;
+    return this.frame ? 4 + this.fill : this.prefixFill;
   }
 
   /** Add received bytes (copied: `bytes` may be reused after the call). Throws FrameError. */
@@ -179,6 +131,31 @@ export class FrameReader {
         onFrame(f);
       }
     }
+  }
+}
+
+/**
+ * Splits a byte stream into frames (the bytes after each length prefix), returned per pushed chunk: a
+ * FrameReader (the same framing and limits) collecting what each push completes, for connections that
+ * read ordinary chunks (the broker client, tests and benchmarks).
+ */
+export class FrameSplitter {
+  private readonly reader: FrameReader;
+
+  constructor(maxFrameBytes: number) {
+    this.reader = new FrameReader(maxFrameBytes, new FrameBufferPool());
+  }
+
+  /** Bytes received but not yet returned as frames. */
+  get pendingBytes(): number {
+    return this.reader.pendingBytes;
+  }
+
+  /** Add received bytes; returns the frames now complete (possibly none). Throws FrameError. */
+  push(chunk: Buffer): Buffer[] {
+    const frames: Buffer[] = [];
+    this.reader.push(chunk, (f) => frames.push(f));
+    return frames;
   }
 }
 
