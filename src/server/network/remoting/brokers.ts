@@ -78,6 +78,14 @@ export interface RemotingBrokersOptions {
 }
 
 /** See the module comment. */
+/**
+ * Whether a registration on `conn` with DataVersion `dv` only renews the broker: the registration held
+ * (`prior`) was made on this connection with that DataVersion, and the core holds it under the same epoch.
+ */
+function renews(conn: ConnectionRef, prior: Held | undefined, coreEpoch: string | undefined, dv: RmqDataVersion): boolean {
+  return prior?.epoch === conn.epoch && coreEpoch === conn.epoch && sameDataVersion(prior.dataVersion, dv);
+}
+
 export class RemotingBrokers {
   private readonly held = new Map<BrokerKey, Held>();
   private readonly byConnection = new Map<number, Set<BrokerKey>>();
@@ -129,8 +137,7 @@ export class RemotingBrokers {
    * registration made on this connection, with that DataVersion (RocketMQ then ignores the topics sent).
    */
   isUnchanged(conn: ConnectionRef, ref: BrokerRef, dv: RmqDataVersion): boolean {
-    const prior = this.held.get(ref.key);
-    return prior?.epoch === conn.epoch && this.core.brokers.get(ref.key)?.epoch === conn.epoch && sameDataVersion(prior.dataVersion, dv);
+    return renews(conn, this.held.get(ref.key), this.core.brokers.get(ref.key)?.epoch, dv);
   }
 
   /** Apply a REGISTER_BROKER. Throws DomainErrors (answered as SYSTEM_ERROR with the message). */
@@ -142,7 +149,7 @@ export class RemotingBrokers {
       throw new FailedPrecondition(`register broker failed: ${ref.key} must register its full topic table before a single-topic registration`);
     }
     const sameEpoch = state?.epoch === conn.epoch;
-    const unchanged = sameEpoch && prior?.epoch === conn.epoch && sameDataVersion(prior.dataVersion, input.body.dataVersion);
+    const unchanged = renews(conn, prior, state?.epoch, input.body.dataVersion);
     const skipped: string[] = [];
     let topics: TopicConfig[] = [];
     if (!unchanged) {

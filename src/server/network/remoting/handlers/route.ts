@@ -20,20 +20,24 @@ class RouteAnswers {
   private readonly standard = new Map<string, { routes: number; brokers: number; kv: number; reply: RemotingReply }>();
   private readonly fastjson: typeof this.standard = new Map();
 
+  constructor(private readonly door: FrontDoor) {}
+
   /** The reply kept for `topic` in this form (one object, never changed: the door only reads replies). */
-  get(door: FrontDoor, topic: string, standard: boolean): RemotingReply | undefined {
+  get(topic: string, standard: boolean): RemotingReply | undefined {
     const entries = standard ? this.standard : this.fastjson;
     const e = entries.get(topic);
     if (!e) return undefined;
-    if (e.routes === door.core.routes.revision && e.brokers === door.brokers.revision && e.kv === door.kv.revision) return e.reply;
+    const d = this.door;
+    if (e.routes === d.core.routes.revision && e.brokers === d.brokers.revision && e.kv === d.kv.revision) return e.reply;
     entries.delete(topic);
     return undefined;
   }
 
-  set(door: FrontDoor, topic: string, standard: boolean, reply: RemotingReply): void {
+  set(topic: string, standard: boolean, reply: RemotingReply): void {
     const entries = standard ? this.standard : this.fastjson;
     if (entries.size >= ROUTE_CACHE_ENTRIES) entries.delete(entries.keys().next().value!);
-    entries.set(topic, { routes: door.core.routes.revision, brokers: door.brokers.revision, kv: door.kv.revision, reply });
+    const d = this.door;
+    entries.set(topic, { routes: d.core.routes.revision, brokers: d.brokers.revision, kv: d.kv.revision, reply });
   }
 }
 
@@ -51,9 +55,9 @@ export const routeInfoByTopic: Handler = ({ cmd }, door) => {
   const zone = optionalField(cmd, ZONE_MODE) === 'true' ? optionalField(cmd, ZONE_NAME)?.trim() || undefined : undefined;
   const standard = cmd.version >= V4_9_4 || optionalField(cmd, 'acceptStandardJsonOnly') === 'true';
   let cache = answers.get(door);
-  if (!cache) answers.set(door, (cache = new RouteAnswers()));
+  if (!cache) answers.set(door, (cache = new RouteAnswers(door)));
   // Zone-mode answers are per zone and rare: not cached.
-  const cached = zone === undefined ? cache.get(door, topic, standard) : undefined;
+  const cached = zone === undefined ? cache.get(topic, standard) : undefined;
   if (cached) return cached;
   const data = topicRouteData(door, topic, zone);
   if (!data) {
@@ -65,7 +69,7 @@ export const routeInfoByTopic: Handler = ({ cmd }, door) => {
   const orderTopicConf = door.kv.get(NAMESPACE_ORDER_TOPIC_CONFIG, topic);
   const { brokerDatas, filterServerTable, queueDatas } = data;
   const reply = success({ body: jsonBody(writeJson({ brokerDatas, filterServerTable, orderTopicConf, queueDatas }, standard)) });
-  if (zone === undefined) cache.set(door, topic, standard, reply);
+  if (zone === undefined) cache.set(topic, standard, reply);
   return reply;
 };
 
