@@ -115,7 +115,6 @@ export class RouteTable extends EventEmitter<RouteTableEvents> {
   private sorted: TopicName[] | undefined;
   private rev = 0;
   private readonly sections = new SectionPool();
-  private readonly recent = assembled;
 
   constructor(
     private readonly topics: TopicManager,
@@ -198,7 +197,7 @@ export class RouteTable extends EventEmitter<RouteTableEvents> {
   /** A route replaced or removed: its section loses a holder, its assembled bytes leave the cache. */
   private drop(entry: CompactRoute): void {
     this.sections.release(entry.section);
-    this.recent.forget(entry);
+    assembled.forget(entry);
   }
 
   /** The route of a topic from the managers' current state, with an empty version; undefined if none. */
@@ -371,10 +370,7 @@ class CompactRoute implements RouteEntry {
     const held = assembled.of(this)?.get;
     if (held) return held;
     // GetRouteResponse { route = 1 }
-    const routeLen = this.routeLength();
-    const out = Buffer.allocUnsafe(1 + varintSize(routeLen) + routeLen);
-    let at = writeVarint(out, writeVarint(out, 0, FIRST_FIELD_TAG), routeLen);
-    at = this.writeRoute(out, at);
+    const out = asBuffer(new BinaryWriter().uint32(FIRST_FIELD_TAG).bytes(this.routeBytes()).finish());
     assembled.add(this, 'get', out);
     return out;
   }
@@ -383,63 +379,33 @@ class CompactRoute implements RouteEntry {
     const held = assembled.of(this)?.event;
     if (held) return held;
     // WatchRoutesResponse { events = 1: RouteEvent { topic = 1, type = 2: UPDATED, route = 3 } }
-    const topicLen = Buffer.byteLength(this.topic);
-    const routeLen = this.routeLength();
-    const eventLen = 1 + varintSize(topicLen) + topicLen + 2 + 1 + varintSize(routeLen) + routeLen;
-    const out = Buffer.allocUnsafe(1 + varintSize(eventLen) + eventLen);
-    let at = writeVarint(out, writeVarint(out, 0, FIRST_FIELD_TAG), eventLen);
-    at = writeVarint(out, writeVarint(out, at, EVENT_TOPIC_TAG), topicLen);
-    at += out.write(this.topic, at);
-    at = writeVarint(out, writeVarint(out, at, EVENT_TYPE_TAG), RouteEventType.ROUTE_EVENT_TYPE_UPDATED);
-    at = writeVarint(out, writeVarint(out, at, EVENT_ROUTE_TAG), routeLen);
-    at = this.writeRoute(out, at);
+    const event = new BinaryWriter()
+      .uint32(EVENT_TOPIC_TAG).string(this.topic)
+      .uint32(EVENT_TYPE_TAG).int32(RouteEventType.ROUTE_EVENT_TYPE_UPDATED)
+      .uint32(EVENT_ROUTE_TAG).bytes(this.routeBytes())
+      .finish();
+    const out = asBuffer(new BinaryWriter().uint32(FIRST_FIELD_TAG).bytes(event).finish());
     assembled.add(this, 'event', out);
     return out;
   }
 
   /**
-   * The Route with its version is the canonical form (head and section) with the version field appended
+   * The Route with its version: the canonical form (head and section) with the version field appended
    * (protobuf parsers accept fields in any order, and every replica appends it the same way). The head
-   * is what Route.encode writes for the topic and message type: `topic = 1`, then `message_type = 3`
-   * unless 0 (an enum, never negative).
+   * is what Route.encode writes for the topic and message type: `topic = 1` unless empty, then
+   * `message_type = 3` unless 0.
    */
-  private routeLength(): number {
-    const topicLen = Buffer.byteLength(this.topic);
-    const head = (topicLen > 0 ? 1 + varintSize(topicLen) + topicLen : 0) + (this.messageType !== 0 ? 1 + varintSize(this.messageType) : 0);
-    return head + this.section.bytes.length + 1 + varintSize(this.version.length) + this.version.length;
-  }
-
-  private writeRoute(out: Buffer, at: number): number {
-    const topicLen = Buffer.byteLength(this.topic);
-    if (topicLen > 0) {
-      at = writeVarint(out, writeVarint(out, at, ROUTE_TOPIC_TAG), topicLen);
-      at += out.write(this.topic, at);
-    }
-    if (this.messageType !== 0) at = writeVarint(out, writeVarint(out, at, ROUTE_MESSAGE_TYPE_TAG), this.messageType);
-    at += this.section.bytes.copy(out, at);
-    at = writeVarint(out, writeVarint(out, at, ROUTE_VERSION_TAG), this.version.length);
-    return at + out.write(this.version, at, 'latin1');
+  private routeBytes(): Uint8Array {
+    const w = new BinaryWriter();
+    if (this.topic.length > 0) w.uint32(ROUTE_TOPIC_TAG).string(this.topic);
+    if (this.messageType !== 0) w.uint32(ROUTE_MESSAGE_TYPE_TAG).int32(this.messageType);
+    return w.raw(this.section.bytes).uint32(ROUTE_VERSION_TAG).string(this.version).finish();
   }
 }
 
-/** Bytes of a non-negative integer as a protobuf varint. */
-function varintSize(n: number): number {
-  let size = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 128);
-    size++;
-  }
-  return size;
-}
-
-/** Write a non-negative integer as a varint at `at`; returns the offset after it. */
-function writeVarint(out: Buffer, at: number, n: number): number {
-  while (n >= 0x80) {
-    out[at++] = (n & 0x7f) | 0x80;
-    n = Math.floor(n / 128);
-  }
-  out[at++] = n;
-  return at;
+/** The bytes a BinaryWriter finished, as a Buffer (no copy). */
+function asBuffer(u: Uint8Array): Buffer {
+  return Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 }
 
 /** What callers outside the metadata module may use of the route table: reads and events. */
