@@ -98,12 +98,12 @@ export function removedEventBytes(topic: TopicName): Buffer {
 }
 
 /**
- * An entry's `updateEventBytes` with RouteEvent.may_be_incomplete set (routes served while warming up).
+ * A route's `updateEventBytes` with RouteEvent.may_be_incomplete set (routes served while warming up).
  * The flag belongs inside the event, so the event is re-wrapped with a new length; its route bytes are
  * copied, never re-encoded.
  */
-export function incompleteUpdateEventBytes(entry: RouteEntry): Buffer {
-  const reader = new BinaryReader(entry.updateEventBytes);
+export function incompleteUpdateEventBytes(updateEventBytes: Buffer): Buffer {
+  const reader = new BinaryReader(updateEventBytes);
   reader.tag(); // WatchRoutesResponse.events
   const event = reader.bytes();
   return Buffer.from(new BinaryWriter().uint32(FIRST_FIELD_TAG).fork().raw(event).uint32(EVENT_INCOMPLETE_TAG).bool(true).join().finish());

@@ -31,9 +31,10 @@ export function routeQueryService(deps: RouteQueryDeps): RouteQueryServer {
       const entry = core.routes.get(req.topic);
       if (!entry) throw notFound(req.topic);
       // Named here; grpc-js would refuse to send it with a generic "Sent message larger than max".
-      if (entry.getRouteBytes.length > maxBytes) throw new LimitExceeded(routeTooLargeMessage(req.topic, entry.getRouteBytes.length, maxBytes));
+      const bytes = entry.getRouteBytes; // assembled on first read, then cached: read once per call
+      if (bytes.length > maxBytes) throw new LimitExceeded(routeTooLargeMessage(req.topic, bytes.length, maxBytes));
       // While warming up the route may lack replica sets: say so (the pre-encoded bytes plus the flag).
-      return encoded<GetRouteResponse>(warmup.flagsRoutes ? Buffer.concat([entry.getRouteBytes, GET_ROUTE_INCOMPLETE_SUFFIX]) : entry.getRouteBytes);
+      return encoded<GetRouteResponse>(warmup.flagsRoutes ? Buffer.concat([bytes, GET_ROUTE_INCOMPLETE_SUFFIX]) : bytes);
     }),
     getRoutes: unary('GetRoutes', (req) => {
       checkGetRoutesRequest(req);

@@ -378,9 +378,10 @@ export class RouteWatcher implements CoalescingWriterOptions {
     if (have !== undefined && foreign?.has(topic) && warmup.keepsForeignVersions) return undefined;
     foreign?.delete(topic);
     if (entry) {
-      if (entry.updateEventBytes.length > opts.maxMessageBytes) return this.renderTooLarge(topic, entry.updateEventBytes.length);
+      const bytes = entry.updateEventBytes; // assembled on first read, then cached: read once per render
+      if (bytes.length > opts.maxMessageBytes) return this.renderTooLarge(topic, bytes.length);
       this.held.set(topic, entry.version);
-      return warmup.flagsRoutes ? incompleteUpdateEventBytes(entry) : entry.updateEventBytes;
+      return warmup.flagsRoutes ? incompleteUpdateEventBytes(bytes) : bytes;
     }
     if (have === undefined) return undefined;
     this.held.delete(topic);
