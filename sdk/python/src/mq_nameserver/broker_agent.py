@@ -42,6 +42,7 @@ from typing import Any, TypeAlias, TypeVar, Union
 import grpc
 
 from mq_nameserver._backoff import DEFAULT_BACKOFF, BackoffOptions
+from mq_nameserver._callbacks import run_callback
 from mq_nameserver._local_state import (
     DEFAULT_CHUNK_SIZE,
     BrokerHeader,
@@ -592,18 +593,7 @@ class BrokerAgent:
     def _warn(self, err: BaseException) -> None:
         self._call(self.on_warning, err)
 
-    @staticmethod
-    def _call(callback: Callable[..., None] | None, *args: Any) -> None:
-        """Run a user callback; what it raises goes to the event loop's exception handler, never into
-        the session that delivered the event."""
-        if callback is None:
-            return
-        try:
-            callback(*args)
-        except Exception as exc:  # noqa: BLE001 (a user callback may raise anything)
-            asyncio.get_running_loop().call_exception_handler(
-                {"message": f"mq_nameserver: callback {callback!r} raised", "exception": exc}
-            )
+    _call = staticmethod(run_callback)  # what a user callback raises never reaches the session
 
 
 class _Host:

@@ -32,6 +32,7 @@ import grpc
 import grpc.aio
 
 from mq_nameserver._backoff import DEFAULT_BACKOFF, Backoff, BackoffOptions
+from mq_nameserver._callbacks import run_callback
 from mq_nameserver._resolve import resolve_addresses
 from mq_nameserver.v1 import route_query_pb2 as rq
 from mq_nameserver.v1.route_query_pb2 import Route
@@ -451,18 +452,7 @@ class NameServerClient:
     def _deliver(self, w: Watch, change: RouteChange) -> None:
         self._notify(w.listener, change)
 
-    @staticmethod
-    def _notify(callback: Callable[..., None] | None, *args: Any) -> None:
-        """Run a user callback; what it raises goes to the event loop's exception handler, never into
-        the stream that delivered the event."""
-        if callback is None:
-            return
-        try:
-            callback(*args)
-        except Exception as exc:  # noqa: BLE001 (a user callback may raise anything)
-            asyncio.get_running_loop().call_exception_handler(
-                {"message": f"mq_nameserver: callback {callback!r} raised", "exception": exc}
-            )
+    _notify = staticmethod(run_callback)  # what a user callback raises never reaches the stream
 
 
 async def _write_all(
